@@ -1,0 +1,844 @@
+"""Schema types of model signatures, encoded exactly as MLflow 3 encodes them.
+
+Column-based schemas are lists of :class:`ColSpec` (a :class:`DataType` or a nested
+:class:`Array`, :class:`Object`, :class:`Map` or :class:`AnyType`); tensor-based schemas are
+lists of :class:`TensorSpec` (a numpy dtype and a shape, ``-1`` for variable dimensions).
+:class:`ParamSchema` lists the inference parameters a model accepts. ``to_dict``/``to_json``
+produce the JSON MLflow writes into ``MLmodel`` (same key order, ``required`` always written).
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as _dt
+import json
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from saveur.errors import SchemaError, SignatureError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "AnyType",
+    "Array",
+    "ColSpec",
+    "DataType",
+    "Map",
+    "Object",
+    "ParamSchema",
+    "ParamSpec",
+    "Property",
+    "Schema",
+    "TensorSpec",
+]
+
+_ARRAY = "array"
+_OBJECT = "object"
+_MAP = "map"
+_ANY = "any"
+_SPARKML_VECTOR = "sparkml_vector"
+_COMPLEX_TYPE_NAMES = (_ARRAY, _OBJECT, _MAP, _SPARKML_VECTOR, _ANY)
+
+
+class DataType(Enum):
+    """The scalar column types of a signature (MLflow's ``DataType``, same names and ids)."""
+
+    # value, numpy dtype name, pandas dtype name ("object" for text and bytes, as MLflow)
+    boolean = (1, "bool", "bool")
+    integer = (2, "int32", "int32")
+    long = (3, "int64", "int64")
+    float = (4, "float32", "float32")
+    double = (5, "float64", "float64")
+    string = (6, "str", "object")
+    binary = (7, "bytes", "object")
+    datetime = (8, "datetime64[ns]", "datetime64[ns]")
+
+    def __new__(cls, value: int, numpy_name: str, pandas_name: str) -> DataType:
+        member = object.__new__(cls)
+        member._value_ = value
+        member._numpy_name = numpy_name  # type: ignore[attr-defined]
+        member._pandas_name = pandas_name  # type: ignore[attr-defined]
+        return member
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def to_numpy(self) -> np.dtype:
+        """The numpy dtype of this type (``str`` and ``bytes`` for string and binary)."""
+        import numpy as np
+
+        return np.dtype(self._numpy_name)  # type: ignore[attr-defined]
+
+    def to_pandas(self) -> Any:
+        """The pandas dtype MLflow uses for this type (``object`` for string and binary)."""
+        import numpy as np
+
+        if self._pandas_name == "object":  # type: ignore[attr-defined]
+            return object
+        return np.dtype(self._pandas_name)  # type: ignore[attr-defined]
+
+    def to_python(self) -> type:
+        """The Python type of a value of this type."""
+        return _PYTHON_TYPES[self.name]
+
+    @classmethod
+    def from_name(cls, name: str) -> DataType:
+        """Look a type up by name, with an error that lists the valid names."""
+        try:
+            return cls[name]
+        except (KeyError, TypeError):
+            raise SignatureError(
+                f"unsupported type {name!r}: expected one of {[t.name for t in cls]}, "
+                "or array, object, map, any"
+            ) from None
+
+    @classmethod
+    def from_numpy_type(cls, np_type: Any) -> DataType | None:
+        """The type whose numpy dtype equals ``np_type``, or None."""
+        return next((t for t in cls if t.to_numpy() == np_type), None)
+
+
+_PYTHON_TYPES: dict[str, type] = {
+    "boolean": bool,
+    "integer": int,
+    "long": int,
+    "float": builtins.float,
+    "double": builtins.float,
+    "string": str,
+    "binary": bytes,
+    "datetime": _dt.date,
+}
+
+
+def _coerce_type(value: Any, what: str) -> DataType | Array | Object | Map | AnyType:
+    if isinstance(value, str):
+        return DataType.from_name(value)
+    if not isinstance(value, (DataType, Array, Object, Map, AnyType)):
+        raise SignatureError(
+            f"{what} must be a DataType, Array, Object, Map, AnyType or a type name, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _type_to_dict(t: DataType | Array | Object | Map | AnyType) -> dict[str, Any]:
+    return {"type": t.name} if isinstance(t, DataType) else t.to_dict()
+
+
+def _type_from_dict(d: Any, what: str) -> DataType | Array | Object | Map | AnyType:
+    if not isinstance(d, dict) or "type" not in d:
+        raise SignatureError(f"{what} must be a JSON object with a 'type' key, got {d!r}")
+    kind = d["type"]
+    if kind == _ARRAY:
+        return Array.from_json_dict(**d)
+    if kind == _OBJECT:
+        return Object.from_json_dict(**d)
+    if kind == _MAP:
+        return Map.from_json_dict(**d)
+    if kind == _ANY:
+        return AnyType()
+    if kind == _SPARKML_VECTOR:
+        return SparkMLVector()
+    return DataType.from_name(kind)
+
+
+class Property:
+    """A named, typed member of an :class:`Object`, required unless told otherwise."""
+
+    def __init__(self, name: str, dtype: Any, required: bool = True) -> None:
+        if not isinstance(name, str):
+            raise SignatureError(f"a property name must be a string, got {type(name).__name__}")
+        self.name = name
+        self.dtype = _coerce_type(dtype, f"the type of property {name!r}")
+        self.required = required
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Property)
+            and self.name == other.name
+            and self.dtype == other.dtype
+            and self.required == other.required
+        )
+
+    def __lt__(self, other: Property) -> bool:
+        return self.name < other.name
+
+    def __repr__(self) -> str:
+        return f"{self.name}: {self.dtype!r} ({'required' if self.required else 'optional'})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{name: {"type": ..., "required": ...}}`` as MLflow writes it."""
+        d = _type_to_dict(self.dtype)
+        d["required"] = self.required
+        return {self.name: d}
+
+    @classmethod
+    def from_json_dict(cls, **kwargs: Any) -> Property:
+        """Read ``{name: {"type": ..., "required": ...}}``."""
+        if len(kwargs) != 1:
+            raise SignatureError(f"a property must have exactly one name, got {list(kwargs)}")
+        name, d = next(iter(kwargs.items()))
+        if not isinstance(d, dict) or "type" not in d:
+            raise SignatureError(f"property {name!r} must be a JSON object with a 'type' key")
+        d = dict(d)
+        required = d.pop("required", True)
+        return cls(name, _type_from_dict(d, f"property {name!r}"), required=required)
+
+    def _merge(self, other: Any) -> Property:
+        if isinstance(other, AnyType):
+            return Property(self.name, self.dtype, required=False)
+        if not isinstance(other, Property) or other.name != self.name:
+            raise SignatureError(f"cannot merge property {self.name!r} with {other!r}")
+        required = self.required and other.required
+        if isinstance(self.dtype, DataType):
+            if self.dtype == other.dtype or isinstance(other.dtype, AnyType):
+                return Property(self.name, self.dtype, required=required)
+            raise SignatureError(
+                f"property {self.name!r} has incompatible types {self.dtype!r} and {other.dtype!r}"
+            )
+        return Property(self.name, self.dtype._merge(other.dtype), required=required)
+
+
+class Object:
+    """A JSON object with known properties (kept sorted by name, as MLflow does)."""
+
+    def __init__(self, properties: list[Property]) -> None:
+        if not isinstance(properties, list):
+            raise SignatureError(
+                f"Object properties must be a list, got {type(properties).__name__}"
+            )
+        if not properties:
+            raise SignatureError("an Object needs at least one property")
+        if not all(isinstance(p, Property) for p in properties):
+            raise SignatureError("Object properties must all be Property instances")
+        names = [p.name for p in properties]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SignatureError(f"duplicated property names in Object: {duplicates}")
+        self.properties = sorted(properties)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Object) and self.properties == other.properties
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(map(repr, self.properties)) + "}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"type": "object", "properties": {...}}``."""
+        props: dict[str, Any] = {}
+        for p in self.properties:
+            props.update(p.to_dict())
+        return {"type": _OBJECT, "properties": props}
+
+    @classmethod
+    def from_json_dict(cls, **kwargs: Any) -> Object:
+        """Read ``{"type": "object", "properties": {...}}``."""
+        props = kwargs.get("properties")
+        if kwargs.get("type") != _OBJECT or not isinstance(props, dict):
+            raise SignatureError(
+                "an Object must be a JSON object with type 'object' and a 'properties' object"
+            )
+        return cls([Property.from_json_dict(**{k: v}) for k, v in props.items()])
+
+    def _merge(self, other: Any) -> Object:
+        # Properties seen in only one of the two objects become optional.
+        if isinstance(other, AnyType):
+            return Object([Property(p.name, p.dtype, required=False) for p in self.properties])
+        if not isinstance(other, Object):
+            raise SignatureError(f"cannot merge an object with {type(other).__name__}")
+        mine = {p.name: p for p in self.properties}
+        theirs = {p.name: p for p in other.properties}
+        merged = [
+            mine[k]._merge(theirs[k]) if k in theirs else Property(k, mine[k].dtype, False)
+            for k in mine
+        ]
+        merged += [Property(k, p.dtype, False) for k, p in theirs.items() if k not in mine]
+        return Object(merged)
+
+
+class Array:
+    """A list whose items all have one type."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = _coerce_type(dtype, "the item type of an Array")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Array) and not isinstance(other, SparkMLVector) and (
+            self.dtype == other.dtype
+        )
+
+    def __repr__(self) -> str:
+        return f"Array({self.dtype!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"type": "array", "items": {...}}``."""
+        return {"type": _ARRAY, "items": _type_to_dict(self.dtype)}
+
+    @classmethod
+    def from_json_dict(cls, **kwargs: Any) -> Array:
+        """Read ``{"type": "array", "items": {...}}``."""
+        if kwargs.get("type") != _ARRAY or "items" not in kwargs:
+            raise SignatureError("an Array must be a JSON object with type 'array' and 'items'")
+        return cls(_type_from_dict(kwargs["items"], "the items of an Array"))
+
+    def _merge(self, other: Any) -> Array:
+        if isinstance(other, AnyType) or self == other:
+            return Array(self.dtype)
+        if not isinstance(other, Array):
+            raise SignatureError(f"cannot merge an array with {type(other).__name__}")
+        if isinstance(self.dtype, DataType):
+            if isinstance(other.dtype, AnyType):
+                return Array(self.dtype)
+            raise SignatureError(
+                f"arrays have incompatible item types {self.dtype!r} and {other.dtype!r}"
+            )
+        return Array(self.dtype._merge(other.dtype))
+
+
+class SparkMLVector(Array):
+    """Spark ML's vector type (an array of doubles); read and written for compatibility."""
+
+    def __init__(self) -> None:
+        super().__init__(DataType.double)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SparkMLVector)
+
+    def __repr__(self) -> str:
+        return "SparkML vector"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"type": "sparkml_vector"}``."""
+        return {"type": _SPARKML_VECTOR}
+
+    def _merge(self, other: Any) -> SparkMLVector:
+        if isinstance(other, SparkMLVector):
+            return SparkMLVector()
+        raise SignatureError("a SparkML vector cannot be merged with another array type")
+
+
+class Map:
+    """A JSON object with string keys and values of one type."""
+
+    def __init__(self, value_type: Any) -> None:
+        self.value_type = _coerce_type(value_type, "the value type of a Map")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Map) and self.value_type == other.value_type
+
+    def __repr__(self) -> str:
+        return f"Map(str -> {self.value_type})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"type": "map", "values": {...}}``."""
+        return {"type": _MAP, "values": _type_to_dict(self.value_type)}
+
+    @classmethod
+    def from_json_dict(cls, **kwargs: Any) -> Map:
+        """Read ``{"type": "map", "values": {...}}``."""
+        if kwargs.get("type") != _MAP or "values" not in kwargs:
+            raise SignatureError("a Map must be a JSON object with type 'map' and 'values'")
+        return cls(_type_from_dict(kwargs["values"], "the values of a Map"))
+
+    def _merge(self, other: Any) -> Map:
+        if isinstance(other, AnyType) or self == other:
+            return Map(self.value_type)
+        if not isinstance(other, Map):
+            raise SignatureError(f"cannot merge a map with {type(other).__name__}")
+        if isinstance(self.value_type, DataType):
+            if isinstance(other.value_type, AnyType):
+                return Map(self.value_type)
+            raise SignatureError(
+                f"maps have incompatible value types {self.value_type!r} and "
+                f"{other.value_type!r}"
+            )
+        return Map(self.value_type._merge(other.value_type))
+
+
+class AnyType:
+    """Any JSON value, None included; nothing is checked."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AnyType)
+
+    def __repr__(self) -> str:
+        return "Any"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"type": "any"}``."""
+        return {"type": _ANY}
+
+    def _merge(self, other: Any) -> Any:
+        if isinstance(other, (AnyType, DataType)):
+            return other
+        # Merging with a concrete nested type makes that type's members optional.
+        return other._merge(self)
+
+
+class ColSpec:
+    """One column of a column-based schema: a type, an optional name, and ``required``."""
+
+    def __init__(self, type: Any, name: Any = None, required: bool = True) -> None:  # noqa: A002
+        self.type = _coerce_type(type, "the type of a ColSpec")
+        self.name = name
+        self.required = required
+
+    def to_dict(self) -> dict[str, Any]:
+        """The MLmodel encoding: type (and its members), then name, then required."""
+        d = _type_to_dict(self.type)
+        if self.name is not None:
+            d["name"] = self.name
+        d["required"] = self.required
+        return d
+
+    @classmethod
+    def from_json_dict(cls, **kwargs: Any) -> ColSpec:
+        """Read one column entry of a schema's JSON."""
+        if "type" not in kwargs:
+            raise SignatureError(f"a column entry needs a 'type' key, got {sorted(kwargs)}")
+        d = dict(kwargs)
+        name = d.pop("name", None)
+        # MLflow 2.x files may omit "required"; absent means required, as MLflow reads it.
+        required = d.pop("required", True)
+        if required is None:
+            required = True
+        return cls(_type_from_dict(d, f"column {name!r}"), name=name, required=required)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ColSpec)
+            and self.name == other.name
+            and self.type == other.type
+            and self.required == other.required
+        )
+
+    def __repr__(self) -> str:
+        req = "required" if self.required else "optional"
+        if self.name is None:
+            return f"{self.type!r} ({req})"
+        return f"{self.name!r}: {self.type!r} ({req})"
+
+
+class TensorSpec:
+    """One tensor of a tensor-based schema: a numpy dtype, a shape (-1 = any) and a name."""
+
+    def __init__(self, type: Any, shape: Any, name: str | None = None) -> None:  # noqa: A002
+        import numpy as np
+
+        try:
+            dtype = type if isinstance(type, np.dtype) else np.dtype(type)
+        except TypeError as exc:
+            raise SignatureError(f"tensor {name!r}: {type!r} is not a numpy dtype") from exc
+        if dtype.char in ("U", "S") and not dtype.name.isalpha():
+            raise SignatureError(
+                f"tensor {name!r}: give flexible dtypes without a size, as "
+                f"np.dtype({dtype.name.rstrip('0123456789')!r}), not {dtype.name!r}"
+            )
+        if not isinstance(shape, (tuple, list)):
+            raise SignatureError(
+                f"tensor {name!r}: shape must be a tuple or list, got {builtins.type(shape)}"
+            )
+        self.type = dtype
+        self.shape = tuple(shape)
+        self.name = name
+
+    @property
+    def required(self) -> bool:
+        """Tensors are always required."""
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name"?, "type": "tensor", "tensor-spec": {"dtype", "shape"}}``."""
+        spec = {"type": "tensor", "tensor-spec": {"dtype": self.type.name, "shape": self.shape}}
+        return spec if self.name is None else {"name": self.name, **spec}
+
+    @classmethod
+    def from_json_dict(cls, **kwargs: Any) -> TensorSpec:
+        """Read one tensor entry of a schema's JSON."""
+        spec = kwargs.get("tensor-spec")
+        if kwargs.get("type") != "tensor" or not isinstance(spec, dict):
+            raise SignatureError("a tensor entry needs type 'tensor' and a 'tensor-spec' object")
+        if "dtype" not in spec or "shape" not in spec:
+            raise SignatureError("a 'tensor-spec' needs 'dtype' and 'shape' keys")
+        return cls(spec["dtype"], tuple(spec["shape"]), kwargs.get("name"))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, TensorSpec)
+            and self.name == other.name
+            and self.type == other.type
+            and self.shape == other.shape
+        )
+
+    def __repr__(self) -> str:
+        info = f"Tensor({self.type.name!r}, {self.shape!r})"
+        return info if self.name is None else f"{self.name!r}: {info}"
+
+
+class Schema:
+    """An ordered list of :class:`ColSpec` or of :class:`TensorSpec` (never both)."""
+
+    def __init__(self, inputs: list[ColSpec] | list[TensorSpec]) -> None:
+        if not isinstance(inputs, list):
+            raise SignatureError(f"Schema inputs must be a list, got {type(inputs).__name__}")
+        if not inputs:
+            raise SignatureError("a Schema needs at least one input")
+        if not (all(isinstance(x, ColSpec) for x in inputs) or all(
+            isinstance(x, TensorSpec) for x in inputs
+        )):
+            raise SignatureError(
+                "a Schema holds either ColSpec or TensorSpec entries, not a mix: "
+                f"got {[type(x).__name__ for x in inputs]}"
+            )
+        named = [x.name is not None for x in inputs]
+        if any(named) and not all(named):
+            raise SignatureError(
+                "a Schema's inputs must be all named or all unnamed, got names "
+                f"{[x.name for x in inputs]}"
+            )
+        if isinstance(inputs[0], TensorSpec) and len(inputs) > 1 and not all(named):
+            raise SignatureError("a Schema with several tensors must name each of them")
+        if not any(named) and not all(x.required for x in inputs):
+            raise SignatureError("unnamed inputs cannot be optional: name them or require them")
+        self.inputs = inputs
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __iter__(self) -> Any:
+        return iter(self.inputs)
+
+    def is_tensor_spec(self) -> bool:
+        """True if this schema lists tensors."""
+        return isinstance(self.inputs[0], TensorSpec)
+
+    def input_names(self) -> list[Any]:
+        """Input names, or positions where the inputs are unnamed (MLflow's rule)."""
+        return [x.name or i for i, x in enumerate(self.inputs)]
+
+    def required_input_names(self) -> list[Any]:
+        """Names (or positions) of the required inputs."""
+        return [x.name or i for i, x in enumerate(self.inputs) if x.required]
+
+    def optional_input_names(self) -> list[Any]:
+        """Names (or positions) of the optional inputs."""
+        return [x.name or i for i, x in enumerate(self.inputs) if not x.required]
+
+    def has_input_names(self) -> bool:
+        """True if the inputs are named."""
+        return self.inputs[0].name is not None
+
+    def input_types(self) -> list[Any]:
+        """The type of each input (DataType/Array/... or numpy dtype for tensors)."""
+        return [x.type for x in self.inputs]
+
+    def input_types_dict(self) -> dict[Any, Any]:
+        """Name -> type; only for named schemas."""
+        return {x.name: x.type for x in self._named("input_types_dict")}
+
+    def input_dict(self) -> dict[Any, ColSpec | TensorSpec]:
+        """Name -> spec; only for named schemas."""
+        return {x.name: x for x in self._named("input_dict")}
+
+    def _named(self, what: str) -> list[Any]:
+        if not self.has_input_names():
+            raise SignatureError(f"{what}() needs a schema with named inputs")
+        return list(self.inputs)
+
+    def numpy_types(self) -> list[Any]:
+        """The numpy dtype of each input; fails if a column has a nested type."""
+        if self.is_tensor_spec():
+            return [x.type for x in self.inputs]
+        if all(isinstance(x.type, DataType) for x in self.inputs):
+            return [x.type.to_numpy() for x in self.inputs]
+        raise SignatureError("numpy_types(): some columns have types that are not DataType")
+
+    def pandas_types(self) -> list[Any]:
+        """The pandas dtype of each column; not for tensor schemas."""
+        if self.is_tensor_spec():
+            raise SignatureError("pandas_types() is not defined for tensors: use numpy_types()")
+        if all(isinstance(x.type, DataType) for x in self.inputs):
+            return [x.type.to_pandas() for x in self.inputs]
+        raise SignatureError("pandas_types(): some columns have types that are not DataType")
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """The JSON-able list MLflow writes."""
+        return [x.to_dict() for x in self.inputs]
+
+    def to_json(self) -> str:
+        """The JSON string MLflow writes into MLmodel (``json.dumps`` defaults)."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, json_str: str) -> Schema:
+        """Parse the JSON written by :meth:`to_json` or by MLflow."""
+        try:
+            entries = json.loads(json_str)
+        except (TypeError, ValueError) as exc:
+            raise SignatureError(f"schema is not valid JSON: {exc}") from exc
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise SignatureError("a schema's JSON must be a list of objects")
+        return cls([
+            TensorSpec.from_json_dict(**e) if e.get("type") == "tensor" else ColSpec.from_json_dict(**e)
+            for e in entries
+        ])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Schema) and self.inputs == other.inputs
+
+    def __repr__(self) -> str:
+        return repr(self.inputs)
+
+
+# --- params ----------------------------------------------------------------------------
+
+# Safe conversions for param values: target type -> source types (MLflow's table).
+_PARAM_UPCASTS = {
+    DataType.long: (DataType.integer,),
+    DataType.float: (DataType.integer, DataType.long),
+    DataType.double: (DataType.integer, DataType.long, DataType.float),
+}
+
+
+def _value_has_type(value: Any, dtype: DataType) -> bool:
+    # Same test as MLflow: the value's exact Python type equals the numpy, pandas or Python
+    # type of ``dtype`` (numpy scalar types compare equal to their dtype; bool is not an int).
+    import numpy as np
+
+    candidates: list[Any] = [dtype.to_numpy(), dtype.to_pandas(), dtype.to_python()]
+    if dtype is DataType.datetime:
+        candidates += [np.datetime64, _dt.datetime]
+    if dtype is DataType.binary:
+        candidates.append(bytearray)
+    return type(value) in candidates
+
+
+def _convert_scalar_param(value: Any, dtype: DataType) -> Any:
+    import numpy as np
+
+    if value is None:
+        return None
+    if dtype is DataType.datetime:
+        try:
+            converted = np.datetime64(value).item()
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(f"cannot convert {value!r} to datetime") from exc
+        if isinstance(converted, int):  # nanosecond or integer input: not a date
+            raise SchemaError(f"cannot convert {value!r} to datetime")
+        return converted
+    if not np.isscalar(value):
+        raise SchemaError(f"expects a scalar {dtype.name}, got {value!r}")
+    if _value_has_type(value, dtype) or any(
+        _value_has_type(value, t) for t in _PARAM_UPCASTS.get(dtype, ())
+    ):
+        return dtype.to_python()(value)
+    raise SchemaError(
+        f"cannot safely convert {type(value).__name__} {value!r} to {dtype.name}"
+    )
+
+
+def _check_object_value(value: Any, dtype: Any, required: bool, where: str) -> None:
+    """Check a JSON-like value against a nested type; raises SchemaError naming the key."""
+    if value is None or (isinstance(value, (list, dict)) and not value):
+        if not required or isinstance(dtype, AnyType):
+            return
+        if value is None:
+            raise SchemaError(f"{where} is required but got None")
+    if isinstance(dtype, AnyType):
+        return
+    if isinstance(dtype, DataType):
+        if isinstance(value, bool) and dtype is not DataType.boolean:
+            raise SchemaError(f"{where} expects {dtype.name}, got bool")
+        ok = {
+            DataType.boolean: (bool,),
+            DataType.integer: (int,),
+            DataType.long: (int,),
+            DataType.float: (int, builtins.float),
+            DataType.double: (int, builtins.float),
+            DataType.string: (str,),
+            DataType.binary: (bytes, bytearray, str),
+            DataType.datetime: (_dt.date, str),
+        }[dtype]
+        import numpy as np
+
+        if not isinstance(value, ok + (np.generic,)):
+            raise SchemaError(f"{where} expects {dtype.name}, got {type(value).__name__}")
+        if isinstance(value, np.generic):
+            _convert_scalar_param(value, dtype)
+        return
+    if isinstance(dtype, Array):
+        if not isinstance(value, list):
+            raise SchemaError(f"{where} expects a list, got {type(value).__name__}")
+        for i, item in enumerate(value):
+            _check_object_value(item, dtype.dtype, required, f"{where}[{i}]")
+        return
+    if isinstance(dtype, Map):
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise SchemaError(f"{where} expects a dict with string keys")
+        for k, v in value.items():
+            _check_object_value(v, dtype.value_type, required, f"{where}[{k!r}]")
+        return
+    if not isinstance(value, dict):
+        raise SchemaError(f"{where} expects an object (dict), got {type(value).__name__}")
+    props = {p.name: p for p in dtype.properties}
+    missing = sorted(k for k, p in props.items() if p.required and k not in value)
+    if missing:
+        raise SchemaError(f"{where} is missing required properties {missing}")
+    unknown = sorted(str(k) for k in value if k not in props)
+    if unknown:
+        raise SchemaError(f"{where} has properties not in the schema: {unknown}")
+    for k, v in value.items():
+        _check_object_value(v, props[k].dtype, props[k].required, f"{where}[{k!r}]")
+
+
+def _depth(value: Any) -> int:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.ndim
+    if isinstance(value, (list, tuple)):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+class ParamSpec:
+    """One inference parameter: name, type, default and shape (None scalar, (-1,) 1-D list).
+
+    The default is validated (and converted, e.g. int to float for a double) on construction.
+    """
+
+    def __init__(self, name: str, dtype: Any, default: Any, shape: Any = None) -> None:
+        self.name = str(name)
+        self.shape = tuple(shape) if shape is not None else None
+        if isinstance(dtype, str):
+            if dtype == _OBJECT:
+                raise SignatureError(f"param {self.name!r}: give an Object instance, not 'object'")
+            dtype = DataType.from_name(dtype)
+        if not isinstance(dtype, (DataType, Object)):
+            raise SignatureError(
+                f"param {self.name!r}: dtype must be a DataType, an Object or a type name, "
+                f"got {dtype!r}"
+            )
+        if dtype is DataType.binary:
+            raise SignatureError(f"param {self.name!r}: binary params are not supported")
+        self.dtype = dtype
+        self.default = default  # so repr works in the error below
+        try:
+            self.default = self.validate(default)
+        except SchemaError as exc:
+            raise SignatureError(f"invalid default for {self!r}: {exc}") from None
+
+    def validate(self, value: Any) -> Any:
+        """Check ``value`` against this spec and return it converted (MLflow's rules).
+
+        Raises SchemaError naming the param. Used for defaults and for params at predict time.
+        """
+        import numpy as np
+
+        if self.shape not in (None, (-1,)):
+            raise SchemaError(
+                f"param {self.name!r}: shape must be None (scalar) or (-1,) (1-D list), "
+                f"got {self.shape}"
+            )
+        try:
+            if self.shape == (-1,):
+                if not isinstance(value, (list, np.ndarray)) or _depth(value) != 1:
+                    raise SchemaError(
+                        f"expects a 1-D list (shape (-1,)), got {type(value).__name__} "
+                        f"with ndim {_depth(value)}"
+                    )
+                if isinstance(self.dtype, Object):
+                    raise SchemaError("Object params cannot have a shape")
+                return [_convert_scalar_param(v, self.dtype) for v in value]
+            if isinstance(self.dtype, Object):
+                _check_object_value(value, self.dtype, True, "value")
+                return value
+            return _convert_scalar_param(value, self.dtype)
+        except SchemaError as exc:
+            msg = str(exc)
+            if msg.startswith(f"param {self.name!r}"):
+                raise
+            raise SchemaError(f"param {self.name!r}: {msg}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name", "default", "shape", "type"(, "properties")}`` as MLflow writes it."""
+        default = self.default
+        if self.dtype is DataType.datetime and default is not None:
+            default = (
+                [v.isoformat() if v is not None else None for v in default]
+                if self.shape == (-1,)
+                else default.isoformat()
+            )
+        result: dict[str, Any] = {"name": self.name, "default": default, "shape": self.shape}
+        result.update(_type_to_dict(self.dtype))
+        return result
+
+    @classmethod
+    def from_json_dict(cls, **kwargs: Any) -> ParamSpec:
+        """Read one param entry (``type`` or the older ``dtype`` key)."""
+        kind = kwargs.get("type") or kwargs.get("dtype")
+        if "name" not in kwargs or "default" not in kwargs or kind is None:
+            raise SignatureError(
+                f"a param entry needs 'name', 'type' and 'default' keys, got {sorted(kwargs)}"
+            )
+        dtype = Object.from_json_dict(**kwargs) if kind == _OBJECT else DataType.from_name(kind)
+        return cls(str(kwargs["name"]), dtype, kwargs["default"], kwargs.get("shape"))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ParamSpec)
+            and self.name == other.name
+            and self.dtype == other.dtype
+            and self.default == other.default
+            and self.shape == other.shape
+        )
+
+    def __repr__(self) -> str:
+        shape = f" (shape: {self.shape})" if self.shape is not None else ""
+        return f"{self.name!r}: {self.dtype!r} (default: {self.default}){shape}"
+
+
+class ParamSchema:
+    """The list of :class:`ParamSpec` a model accepts at inference."""
+
+    def __init__(self, params: list[ParamSpec]) -> None:
+        if not all(isinstance(p, ParamSpec) for p in params):
+            raise SignatureError("ParamSchema takes a list of ParamSpec")
+        names = [p.name for p in params]
+        duplicates = [n for i, n in enumerate(names) if n in names[:i]]
+        if duplicates:
+            raise SignatureError(f"duplicated params in schema: {duplicates}")
+        self.params = list(params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __iter__(self) -> Any:
+        return iter(self.params)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """The JSON-able list MLflow writes."""
+        return [p.to_dict() for p in self.params]
+
+    def to_json(self) -> str:
+        """The JSON string MLflow writes into MLmodel."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, json_str: str) -> ParamSchema:
+        """Parse the JSON written by :meth:`to_json` or by MLflow."""
+        try:
+            entries = json.loads(json_str)
+        except (TypeError, ValueError) as exc:
+            raise SignatureError(f"params schema is not valid JSON: {exc}") from exc
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise SignatureError("a params schema's JSON must be a list of objects")
+        return cls([ParamSpec.from_json_dict(**e) for e in entries])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ParamSchema) and self.params == other.params
+
+    def __repr__(self) -> str:
+        return repr(self.params)

@@ -1,0 +1,198 @@
+"""The model side of the scoring server: parse, predict (alone or batched), encode.
+
+Parsing, predicting and encoding run on one dedicated worker thread, so the event loop stays
+free to accept connections and answer health checks while a large request is scored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from saveur.errors import ProtocolError, SchemaError
+
+
+class ModelFailure(Exception):
+    """The model's own ``predict`` raised; ``__cause__`` is the model's exception."""
+
+
+class Scorer:
+    """Wraps a loaded pyfunc model with what the server needs to answer requests."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        name: str | None = None,
+        max_batch_size: int | None = None,
+        max_batch_delay_ms: float = 5.0,
+    ) -> None:
+        self.model = model
+        self.metadata = model.metadata
+        self.signature = getattr(self.metadata, "signature", None)
+        self.name = name or _default_name(model)
+        self.server_version = saveur_version()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="saveur-score")
+        # A PyFuncModel's predict is enforce + the flavor's predict function. With batching,
+        # each request is enforced alone (so a bad one fails alone), and the merged batch goes
+        # straight to the predict function.
+        self._enforce = getattr(model, "_enforce", None)
+        self._predict_fn = getattr(model, "_predict_fn", None)
+        self._batcher = None
+        if max_batch_size is not None:
+            from saveur.serving.batching import Batcher
+
+            self._batcher = Batcher(
+                self._predict_checked,
+                self._executor,
+                max_rows=max_batch_size,
+                max_delay_s=max_batch_delay_ms / 1000.0,
+            )
+        # Bound once: these run on every request.
+        from saveur import protocol
+
+        self._parse_request = protocol.parse_request
+        self._predictions_to_json = protocol.predictions_to_json
+
+    # --- MLflow's /invocations ----------------------------------------------------------
+
+    async def invocations(self, body: bytes, content_type: str | None) -> bytes:
+        """Answer one ``/invocations`` body with the ``{"predictions": ...}`` JSON bytes."""
+        loop = asyncio.get_running_loop()
+        if self._batcher is None:
+            return await loop.run_in_executor(
+                self._executor, self._invocations_alone, body, content_type
+            )
+        data, params = await loop.run_in_executor(
+            self._executor, self._parse_and_check, body, content_type
+        )
+        predictions = await self._batcher.submit(data, params)
+        return self._predictions_to_json(predictions)
+
+    def _invocations_alone(self, body: bytes, content_type: str | None) -> bytes:
+        parsed = self._parse_request(body, content_type, self.signature)
+        predictions = self._predict(parsed.data, parsed.params)
+        return self._predictions_to_json(predictions)
+
+    def _parse_and_check(self, body: bytes, content_type: str | None) -> tuple[Any, Any]:
+        parsed = self._parse_request(body, content_type, self.signature)
+        return self._check(parsed.data, parsed.params)
+
+    # --- Open Inference Protocol v2 -------------------------------------------------------
+
+    async def v2_infer(self, body: bytes) -> bytes:
+        """Answer one v2 ``infer`` body with the inference response JSON bytes."""
+        from saveur.serving import _http, v2
+
+        loop = asyncio.get_running_loop()
+        request = await loop.run_in_executor(self._executor, v2.decode_request, body, self)
+        if self._batcher is None:
+            predictions = await loop.run_in_executor(
+                self._executor, self._predict, request.data, request.params
+            )
+        else:
+            data, params = await loop.run_in_executor(
+                self._executor, self._check, request.data, request.params
+            )
+            predictions = await self._batcher.submit(data, params)
+        response = await loop.run_in_executor(
+            self._executor, v2.encode_response, predictions, request, self
+        )
+        return _http.dumps(response)
+
+    def v2_server_metadata(self) -> dict[str, Any]:
+        """``GET /v2``: the server's name, version and extensions."""
+        return {"name": "saveur", "version": self.server_version, "extensions": []}
+
+    def v2_model_metadata(self) -> dict[str, Any]:
+        """``GET /v2/models/{name}``: the model's inputs and outputs as typed tensors."""
+        from saveur.serving import v2
+
+        return v2.model_metadata(self)
+
+    # --- OpenAPI ----------------------------------------------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this server, generated from the model's signature."""
+        from saveur.serving.openapi import build_openapi
+
+        return build_openapi(
+            self.signature,
+            model_name=self.name,
+            serving_example=serving_example(getattr(self.model, "model_dir", None)),
+            version=self.server_version,
+        )
+
+    # --- predicting -----------------------------------------------------------------------
+
+    def _check(self, data: Any, params: Any) -> tuple[Any, Any]:
+        """Enforce the signature on one request before it joins a batch, so it fails alone."""
+        if self._enforce is None or self._predict_fn is None:
+            return data, params
+        return self._enforce(data, params)  # type: ignore[no-any-return]
+
+    def _predict_checked(self, data: Any, params: Any) -> Any:
+        """Predict input that :meth:`_check` already enforced."""
+        if self._enforce is None or self._predict_fn is None:
+            return self._predict(data, params)
+        try:
+            return self._predict_fn(data, params)
+        except Exception as exc:
+            raise ModelFailure(str(exc)) from exc
+
+    def _predict(self, data: Any, params: Any) -> Any:
+        try:
+            return self.model.predict(data, params=params)
+        except (ProtocolError, SchemaError):
+            raise
+        except Exception as exc:
+            raise ModelFailure(str(exc)) from exc
+
+    async def close(self) -> None:
+        """Stop the batcher and the worker thread (in-flight work finishes first)."""
+        if self._batcher is not None:
+            await self._batcher.close()
+        self._executor.shutdown(wait=True)
+
+
+def _default_name(model: Any) -> str:
+    return default_name(getattr(model, "resolved", None), getattr(model, "model_dir", None))
+
+
+def default_name(resolved: Any, model_dir: Any) -> str:
+    """The registered model's name, else the model directory's name, else ``model``."""
+    registered = getattr(resolved, "registered_name", None)
+    if registered:
+        return str(registered)
+    if model_dir is not None and str(model_dir.name):
+        return str(model_dir.name)
+    return "model"
+
+
+def serving_example(model_dir: Any) -> Any:
+    """The model's ``serving_input_example.json`` parsed, or ``None``."""
+    if model_dir is None:
+        return None
+    try:
+        from saveur.examples import read_serving_input_example
+    except ImportError:
+        return None
+    text = read_serving_input_example(model_dir)
+    if text is None:
+        return None
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def saveur_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("saveur")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,5 @@
+import sys
+
+from saveur.cli import main
+
+sys.exit(main())

@@ -1,0 +1,311 @@
+"""The plugin manager and the typed facade the rest of the host calls.
+
+Plugins are found through the entry-point group ``saveur`` (the entry-point name is the flavor
+key), plus the host's built-in plugins, which are registered like any other. A plugin that
+fails to import is reported by name and skipped; a second plugin claiming a flavor key that is
+already owned is reported and skipped. Flavor-keyed hooks are dispatched to the owning plugin
+only: the facade calls that plugin's implementation directly, never a broadcast.
+
+The manager is built on first use (:func:`get_plugins`), never at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from saveur.errors import AmbiguousFlavorError, FlavorNotFoundError, PluginError
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from saveur.hookspecs import (
+        FlavorInfo,
+        LoadContext,
+        PredictFunction,
+        ResolvedURI,
+        SavedFlavor,
+    )
+
+_log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "saveur"
+DISABLE_ENV_VAR = "SAVEUR_DISABLE_PLUGINS"
+
+#: Built-in plugins, registered like any other (pluggy's eggsample pattern).
+BUILTIN_PLUGINS = ("saveur.pyfunc_flavor", "saveur.uris", "saveur.store.resolver")
+
+#: Where to get the plugin for the flavors MLflow writes, for "pip install ..." messages.
+KNOWN_DISTRIBUTIONS = {
+    "sklearn": "saveur-sklearn",
+    "pytorch": "saveur-torch",
+    "onnx": "saveur-onnx",
+    "fastai": "saveur-fastai",
+}
+
+
+@dataclass(frozen=True)
+class FailedPlugin:
+    """A plugin that could not be used, and why."""
+
+    name: str
+    reason: str
+    distribution: str | None = None
+
+
+@dataclass
+class _Registered:
+    plugin: object
+    info: FlavorInfo
+    source: str  # "builtin" or the distribution name
+    version: str | None = None
+
+
+@dataclass
+class Plugins:
+    """The typed facade over the pluggy manager: the only code that calls hooks."""
+
+    pm: pluggy.PluginManager
+    flavors: dict[str, _Registered] = field(default_factory=dict)
+    failed: list[FailedPlugin] = field(default_factory=list)
+
+    # --- introspection ---------------------------------------------------------------
+    def flavor_info(self, flavor: str) -> FlavorInfo:
+        """Return the :class:`FlavorInfo` of an installed flavor, or raise naming what to install."""
+        return self._owner(flavor).info
+
+    def installed(self) -> list[tuple[FlavorInfo, str, str | None]]:
+        """Return ``(info, source, version)`` for every usable flavor, sorted by key."""
+        return [(r.info, r.source, r.version) for _, r in sorted(self.flavors.items())]
+
+    def flavor_for_loader_module(self, module: str) -> str | None:
+        """Return the flavor whose plugin declares ``module`` as a loader module, if any."""
+        for key, reg in self.flavors.items():
+            if module in reg.info.loader_modules:
+                return key
+        return None
+
+    def _owner(self, flavor: str) -> _Registered:
+        reg = self.flavors.get(flavor)
+        if reg is None:
+            raise FlavorNotFoundError(missing_flavor_message(flavor, self.failed))
+        return reg
+
+    def _impl(self, flavor: str, hook: str) -> Any:
+        reg = self._owner(flavor)
+        func = getattr(reg.plugin, hook, None)
+        if func is None:
+            raise PluginError(
+                f"plugin for flavor {flavor!r} ({reg.source}) does not implement {hook}"
+            )
+        return func
+
+    # --- broadcast hooks -------------------------------------------------------------
+    def detect_flavor(self, model: object) -> str:
+        """Pick the flavor that saves ``model``; raise if none or several claim it."""
+        claims = [key for key in self.pm.hook.saveur_detect_flavor(model=model) if key]
+        claims = sorted(set(claims))
+        if not claims:
+            kind = f"{type(model).__module__}.{type(model).__qualname__}"
+            raise FlavorNotFoundError(
+                f"no installed plugin can save an object of type {kind}; install the plugin "
+                "for its framework (e.g. pip install saveur-sklearn) or pass flavor="
+            )
+        if len(claims) > 1:
+            raise AmbiguousFlavorError(
+                f"several flavors can save an object of type {type(model).__qualname__}: "
+                f"{', '.join(claims)}; pass flavor= to choose one"
+            )
+        return claims[0]
+
+    def resolve_uri(self, uri: str) -> ResolvedURI | None:
+        """Ask the URI resolvers in turn; ``None`` if no plugin handles the scheme."""
+        return self.pm.hook.saveur_resolve_uri(uri=uri)
+
+    # --- flavor-keyed hooks ----------------------------------------------------------
+    def save_model(
+        self, flavor: str, model: object, path: Path, options: dict[str, Any]
+    ) -> SavedFlavor:
+        """Call the owning plugin's save hook."""
+        result = self._impl(flavor, "saveur_save_model")(
+            flavor=flavor, model=model, path=path, options=options
+        )
+        from saveur.hookspecs import SavedFlavor
+
+        if not isinstance(result, SavedFlavor):
+            raise PluginError(
+                f"plugin for flavor {flavor!r} returned {type(result).__name__} from "
+                "saveur_save_model; expected SavedFlavor"
+            )
+        return result
+
+    def load_model(self, flavor: str, flavor_conf: dict[str, Any], context: LoadContext) -> object:
+        """Call the owning plugin's load hook."""
+        return self._impl(flavor, "saveur_load_model")(
+            flavor=flavor, flavor_conf=flavor_conf, context=context
+        )
+
+    def predict_function(
+        self, flavor: str, model: object, pyfunc_conf: dict[str, Any], context: LoadContext
+    ) -> PredictFunction:
+        """Resolve the predict callable once, from the owning plugin."""
+        fn = self._impl(flavor, "saveur_predict_function")(
+            flavor=flavor, model=model, pyfunc_conf=pyfunc_conf, context=context
+        )
+        if not callable(fn):
+            raise PluginError(
+                f"plugin for flavor {flavor!r} returned a non-callable from saveur_predict_function"
+            )
+        return fn
+
+    def infer_requirements(
+        self, flavor: str, model_dir: Path, flavor_conf: dict[str, Any]
+    ) -> list[str]:
+        """Ask the owning plugin for the pinned requirements of a saved model."""
+        reqs = self._impl(flavor, "saveur_infer_requirements")(
+            flavor=flavor, model_dir=model_dir, flavor_conf=flavor_conf
+        )
+        return [str(r) for r in (reqs or [])]
+
+
+def missing_flavor_message(flavor: str, failed: list[FailedPlugin] | None = None) -> str:
+    """Build the "no plugin provides flavor X: pip install ..." message."""
+    for f in failed or ():
+        if f.name == flavor:
+            return f"the plugin for flavor {flavor!r} is installed but could not load: {f.reason}"
+    dist = KNOWN_DISTRIBUTIONS.get(flavor, f"saveur-{flavor}")
+    return f"no plugin provides flavor {flavor!r}: pip install {dist}"
+
+
+# --- building the manager ----------------------------------------------------------------
+
+_lock = threading.Lock()
+_plugins: Plugins | None = None
+
+
+def get_plugins() -> Plugins:
+    """Return the process-wide plugin facade, building it on first use."""
+    global _plugins
+    if _plugins is None:
+        with _lock:
+            if _plugins is None:
+                _plugins = build_plugins()
+    return _plugins
+
+
+def reset_plugins(plugins: Plugins | None = None) -> None:
+    """Drop (or replace) the process-wide facade; tests use this to register their own."""
+    global _plugins
+    with _lock:
+        _plugins = plugins
+
+
+def _disabled() -> set[str]:
+    raw = os.environ.get(DISABLE_ENV_VAR, "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def build_plugins(
+    *, entry_points: bool = True, extra: list[tuple[str, object]] | None = None
+) -> Plugins:
+    """Build a plugin manager with the built-ins, installed entry points and ``extra``.
+
+    ``extra`` is a list of ``(name, plugin)`` registered after the built-ins; the host's own
+    tests use it with ``entry_points=False`` so installed plugins never leak into them.
+    """
+    import pluggy
+
+    from saveur import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    plugins = Plugins(pm=pm)
+    disabled = _disabled()
+
+    for module_name in BUILTIN_PLUGINS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:  # reported like any broken plugin; the rest keeps working
+            _log.warning("built-in plugin %r failed to load: %s", module_name, e)
+            plugins.failed.append(FailedPlugin(module_name, f"{type(e).__name__}: {e}", "saveur"))
+            continue
+        _register(plugins, module_name, module, source="builtin", version=None, disabled=set())
+    for name, plugin in extra or ():
+        _register(plugins, name, plugin, source="extra", version=None, disabled=disabled)
+    if entry_points:
+        _load_entry_points(plugins, disabled)
+    return plugins
+
+
+def _load_entry_points(plugins: Plugins, disabled: set[str]) -> None:
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        version = dist.version if dist is not None else None
+        if ep.name in disabled:
+            _log.info("plugin %r disabled by %s", ep.name, DISABLE_ENV_VAR)
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as e:  # a broken plugin must never break the host
+            reason = f"{type(e).__name__}: {e}".splitlines()[0]
+            _log.warning("saveur plugin %r (%s) failed to load and is skipped: %s",
+                         ep.name, dist_name or ep.value, reason)
+            plugins.failed.append(FailedPlugin(ep.name, reason, dist_name))
+            continue
+        _register(plugins, ep.name, plugin, source=dist_name or ep.value, version=version,
+                  disabled=disabled)
+
+
+def _register(
+    plugins: Plugins,
+    name: str,
+    plugin: object,
+    *,
+    source: str,
+    version: str | None,
+    disabled: set[str],
+) -> None:
+    if name in disabled:
+        return
+    pm = plugins.pm
+    try:
+        if pm.is_registered(plugin):
+            pass  # one module may back several entry points (several flavors)
+        else:
+            pm.register(plugin, name=name)
+            pm.check_pending()
+    except Exception as e:  # pluggy validates hookimpls against the specs here
+        reason = f"{type(e).__name__}: {e}".splitlines()[0]
+        _log.warning("saveur plugin %r (%s) is invalid and is skipped: %s", name, source, reason)
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+        plugins.failed.append(FailedPlugin(name, reason, source))
+        return
+    flavors_fn = getattr(plugin, "saveur_flavors", None)
+    infos = list(flavors_fn() or []) if flavors_fn is not None else []
+    kept = 0
+    for info in infos:
+        owner = plugins.flavors.get(info.key)
+        if owner is not None and owner.plugin is not plugin:
+            msg = f"flavor {info.key!r} is already provided by {owner.source}; skipped"
+            _log.warning("saveur plugin %r (%s): %s", name, source, msg)
+            plugins.failed.append(FailedPlugin(name, msg, source))
+            continue
+        plugins.flavors[info.key] = _Registered(plugin, info, source, version)
+        kept += 1
+    if infos and not kept and not any(r.plugin is plugin for r in plugins.flavors.values()):
+        # Every flavor it offers is owned by another plugin: keep it out of broadcasts too.
+        pm.unregister(plugin)
+    if source not in ("builtin", "extra") and infos and name not in {i.key for i in infos}:
+        _log.warning(
+            "saveur plugin entry point %r does not match its flavor keys %s",
+            name, [i.key for i in infos],
+        )

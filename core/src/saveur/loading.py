@@ -1,0 +1,214 @@
+"""The load path: URI -> local directory -> MLmodel -> integrity and trust -> plugin load.
+
+Both :func:`saveur.load_model` (the framework's object) and :func:`saveur.pyfunc.load_model`
+(the generic wrapper) start from :func:`open_model`, which checks the registry's MLmodel digest
+(for ``models:/`` URIs) and every file digest saveur recorded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from saveur.errors import FlavorNotFoundError, IntegrityError, MLmodelError, PluginError
+from saveur.mlmodel import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
+
+if TYPE_CHECKING:
+    from saveur.hookspecs import LoadContext, ResolvedURI
+    from saveur.plugins import Plugins
+
+_log = logging.getLogger(__name__)
+_sys_path_lock = threading.Lock()
+
+#: MLflow's custom PythonModel loader: its pickles and code files need MLflow's own classes.
+MLFLOW_PYTHON_MODEL_LOADER = "mlflow.pyfunc.model"
+
+
+@dataclass(frozen=True)
+class OpenedModel:
+    """A verified model directory and its parsed MLmodel."""
+
+    path: Path
+    mlmodel: Model
+    resolved: ResolvedURI
+
+
+def open_model(uri: str | os.PathLike[str], *, verify: bool = True) -> OpenedModel:
+    """Resolve ``uri``, parse MLmodel and check its integrity (unless ``verify=False``).
+
+    The registry's MLmodel digest (a ``models:/`` trust anchor) is always checked; the
+    per-file digests are checked when ``verify`` is true.
+    """
+    from saveur.security import sha256_file, verify_digests
+    from saveur.uris import resolve_model_uri
+
+    resolved = resolve_model_uri(uri)
+    path = resolved.local_path
+    mlmodel_file = path / MLMODEL_FILE_NAME
+    if not path.is_dir():
+        raise MLmodelError(f"model URI {os.fspath(uri)!r} does not point at a model directory")
+    if mlmodel_file.is_symlink() or not mlmodel_file.is_file():
+        raise MLmodelError(f"no MLmodel file at {str(mlmodel_file)!r}")
+    if resolved.mlmodel_sha256 is not None:
+        actual = sha256_file(mlmodel_file)
+        if actual != resolved.mlmodel_sha256:
+            raise IntegrityError(
+                f"the MLmodel of {os.fspath(uri)!r} does not match the digest recorded at "
+                "registration: the model was modified in the artifact store after it was "
+                "registered, and is refused"
+            )
+    mlmodel = Model.load(path)
+    if verify:
+        digests = mlmodel.digests
+        if digests is None:
+            _log.debug("model at %s records no digests (saved by MLflow?); not verified", path)
+        else:
+            verify_digests(path, digests)
+            _check_unrecorded(path, digests)
+    return OpenedModel(path=path, mlmodel=mlmodel, resolved=resolved)
+
+
+def _check_unrecorded(path: Path, digests: dict[str, str]) -> None:
+    from saveur.security import iter_model_files
+
+    for rel in iter_model_files(path):
+        if rel not in digests and "__pycache__/" not in rel and not rel.endswith(".pyc"):
+            raise IntegrityError(
+                f"model file {rel!r} is not recorded in MLmodel: it was added after saving. "
+                "If the edit was deliberate, run `saveur models reseal`"
+            )
+
+
+def native_flavor(mlmodel: Model, plugins: Plugins, flavor: str | None = None) -> str:
+    """Choose the flavor whose plugin loads the framework object of a model."""
+    if flavor is not None:
+        if flavor not in mlmodel.flavors:
+            raise MLmodelError(
+                f"the model has no flavor {flavor!r}; it has {sorted(mlmodel.flavors)}"
+            )
+        return flavor
+    candidates = [k for k in mlmodel.flavors if k != PYFUNC_FLAVOR]
+    for key in candidates:
+        if key in plugins.flavors:
+            return key
+    if candidates:
+        from saveur.plugins import missing_flavor_message
+
+        raise FlavorNotFoundError(missing_flavor_message(candidates[0], plugins.failed))
+    if PYFUNC_FLAVOR in mlmodel.flavors:
+        return pyfunc_flavor(mlmodel, plugins)
+    raise MLmodelError("the MLmodel lists no flavors")
+
+
+def pyfunc_flavor(mlmodel: Model, plugins: Plugins) -> str:
+    """Choose the plugin that serves a model through pyfunc, from its ``loader_module``.
+
+    Returns a flavor key; raises for MLflow PythonModel pickles and for flavors with no
+    plugin. A loader module no plugin declares is a *custom* loader: the caller handles it
+    (it needs ``trust_code``), signalled by returning ``""``.
+    """
+    conf = mlmodel.pyfunc_conf
+    if conf is None:
+        raise MLmodelError(
+            "the model has no python_function flavor, so it cannot be loaded as pyfunc; load "
+            f"it with its flavor's load_model (flavors: {sorted(mlmodel.flavors)})"
+        )
+    loader = conf.get("loader_module")
+    if not loader:
+        raise MLmodelError("MLmodel flavors.python_function has no loader_module")
+    owned = plugins.flavor_for_loader_module(loader)
+    if owned is not None:
+        return owned
+    if loader == MLFLOW_PYTHON_MODEL_LOADER:
+        raise PluginError(
+            "this is an MLflow custom PythonModel (loader_module mlflow.pyfunc.model): its "
+            "pickle or model code needs MLflow's own classes, so saveur cannot load it; load "
+            "it with mlflow.pyfunc.load_model, or re-save the model with saveur.pyfunc"
+        )
+    if loader.startswith("mlflow."):
+        key = loader.split(".")[1]
+        if key in plugins.flavors and key in mlmodel.flavors:
+            return key
+        from saveur.plugins import missing_flavor_message
+
+        raise FlavorNotFoundError(missing_flavor_message(key, plugins.failed))
+    return ""
+
+
+def add_code_paths(model_dir: Path, conf: dict[str, Any], trust_code: bool) -> None:
+    """Put the model's ``code/`` directory on ``sys.path`` (needs trust: it is the model's code)."""
+    from saveur.security import contained_path, require_trust
+
+    code = conf.get("code")
+    if not code:
+        return
+    code_dir = contained_path(model_dir, str(code), "code path")
+    require_trust(trust_code, f"the model's code directory {code!r} ({model_dir / str(code)})")
+    if not code_dir.is_dir():
+        raise MLmodelError(f"the model's code directory {code!r} is missing")
+    with _sys_path_lock:
+        entry = str(code_dir)
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+
+
+def load_custom_loader(
+    model_dir: Path, conf: dict[str, Any], context: LoadContext
+) -> object:
+    """Load a model through a custom ``loader_module``'s ``_load_pyfunc`` (needs trust)."""
+    from saveur.security import contained_path, require_trust
+
+    loader = str(conf["loader_module"])
+    require_trust(
+        context.trust_code,
+        f"the model's loader module {loader!r} (named by the model, not a registered plugin)",
+    )
+    try:
+        module = importlib.import_module(loader)
+    except ImportError as e:
+        raise PluginError(f"the model's loader module {loader!r} cannot be imported: {e}") from e
+    load = getattr(module, "_load_pyfunc", None)
+    if load is None:
+        raise PluginError(f"the model's loader module {loader!r} has no _load_pyfunc function")
+    data = conf.get("data")
+    data_path = contained_path(model_dir, str(data), "python_function.data") if data else model_dir
+    return load(str(data_path))
+
+
+def load_model_native(
+    model_uri: str | os.PathLike[str],
+    *,
+    flavor: str | None = None,
+    trust_code: bool | None = None,
+    verify: bool = True,
+    **options: Any,
+) -> object:
+    """Load the framework's own object (an estimator, a module...) through its flavor plugin.
+
+    ``flavor`` picks one of the model's flavors; by default the first one with an installed
+    plugin. Options go to the plugin's load hook (``trusted_types=`` for sklearn, say).
+    """
+    from saveur.hookspecs import LoadContext
+    from saveur.plugins import get_plugins
+    from saveur.security import trust_from_env
+
+    trust = trust_from_env(trust_code)
+    opened = open_model(model_uri, verify=verify)
+    plugins = get_plugins()
+    mlmodel = opened.mlmodel
+    key = native_flavor(mlmodel, plugins, flavor)
+    context = LoadContext(model_dir=opened.path, mlmodel=mlmodel, trust_code=trust,
+                          options=dict(options))
+    if key == "":
+        conf = mlmodel.pyfunc_conf or {}
+        add_code_paths(opened.path, conf, trust)
+        return load_custom_loader(opened.path, conf, context)
+    conf = mlmodel.flavors.get(key) or mlmodel.pyfunc_conf or {}
+    add_code_paths(opened.path, conf, trust)
+    return plugins.load_model(key, conf, context)

@@ -1,0 +1,216 @@
+"""The generic ``pyfunc`` interface: :class:`PyFuncModel`, loading, and custom Python models.
+
+``load_model(uri)`` gives a :class:`PyFuncModel` for any model with a ``python_function``
+flavor, whatever its framework: its ``predict`` checks the input against the signature and
+then makes one direct call into the flavor plugin's predict function.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from saveur.errors import SaveurError
+
+if TYPE_CHECKING:
+    from saveur.hookspecs import ResolvedURI
+    from saveur.mlmodel import Model
+    from saveur.signature import ModelSignature
+    from saveur.store import ModelInfo
+
+__all__ = [
+    "PyFuncModel",
+    "PythonModel",
+    "PythonModelContext",
+    "load_model",
+    "log_model",
+    "save_model",
+]
+
+
+class PythonModelContext:
+    """What a custom model's ``load_context`` and ``predict`` receive.
+
+    ``artifacts`` maps each artifact name to its absolute path inside the loaded model;
+    ``model_config`` is the JSON-serializable config given at save.
+    """
+
+    def __init__(self, artifacts: dict[str, str], model_config: dict[str, Any] | None) -> None:
+        self.artifacts = artifacts
+        self.model_config = model_config or {}
+
+    def __repr__(self) -> str:
+        return f"PythonModelContext(artifacts={self.artifacts!r}, model_config={self.model_config!r})"
+
+
+class PythonModel:
+    """Base class of custom Python models: override ``predict`` (and ``load_context``)."""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        """Load artifacts or set up state; called once when the model is loaded."""
+
+    def predict(
+        self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Return predictions for ``model_input`` (already checked against the signature)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement predict()")
+
+
+class PyFuncModel:
+    """A loaded model with a guaranteed ``predict(data, params=None)``.
+
+    ``predict`` enforces the signature (converting safe types, rejecting the rest with a
+    :class:`saveur.errors.SchemaError`) and calls the flavor's predict function directly.
+    """
+
+    def __init__(
+        self,
+        *,
+        metadata: Model,
+        predict_fn: Callable[[Any, dict[str, Any] | None], Any],
+        raw_model: object,
+        model_dir: Path,
+        resolved: ResolvedURI | None = None,
+    ) -> None:
+        from saveur.enforce import compile_enforcer
+
+        self.metadata = metadata
+        self.model_dir = model_dir
+        self.resolved = resolved
+        self._predict_fn = predict_fn
+        self._raw_model = raw_model
+        self._enforce = compile_enforcer(metadata.signature)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Check ``data`` and ``params`` against the signature, then predict."""
+        data, params = self._enforce(data, params)
+        return self._predict_fn(data, params)
+
+    @property
+    def signature(self) -> ModelSignature | None:
+        """The model's signature, or ``None``."""
+        return self.metadata.signature
+
+    @property
+    def loader_module(self) -> str | None:
+        """The ``python_function.loader_module`` recorded in MLmodel."""
+        conf = self.metadata.pyfunc_conf or {}
+        return conf.get("loader_module")
+
+    def get_raw_model(self) -> object:
+        """Return the framework's own object (an estimator, a module, a PythonModel...)."""
+        return self._raw_model
+
+    def unwrap_python_model(self) -> PythonModel:
+        """Return the :class:`PythonModel` instance of a custom model."""
+        from saveur.pyfunc_flavor import is_python_model
+
+        if not is_python_model(self._raw_model):
+            raise SaveurError(
+                "unwrap_python_model() works only for custom Python models; this model's "
+                f"loader module is {self.loader_module!r}: use get_raw_model()"
+            )
+        return self._raw_model  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        flavors = ", ".join(sorted(self.metadata.flavors))
+        return f"PyFuncModel(flavors=[{flavors}], path={str(self.model_dir)!r})"
+
+
+def load_model(
+    model_uri: str | os.PathLike[str],
+    *,
+    trust_code: bool | None = None,
+    verify: bool = True,
+    **options: Any,
+) -> PyFuncModel:
+    """Load any model with a ``python_function`` flavor as a :class:`PyFuncModel`.
+
+    ``model_uri`` is a path, ``file://``, ``runs:/<run_id>/<path>`` or ``models:/<name>/<version>``
+    (or ``@alias``). Code the model carries (pickles, code files, code paths, a custom loader
+    module) runs only with ``trust_code=True`` or ``SAVEUR_TRUST_CODE=1``. ``verify=False``
+    skips the per-file digest check (the registry's MLmodel digest is always checked).
+    """
+    from saveur.hookspecs import LoadContext
+    from saveur.loading import add_code_paths, load_custom_loader, open_model, pyfunc_flavor
+    from saveur.plugins import get_plugins
+    from saveur.security import trust_from_env
+
+    trust = trust_from_env(trust_code)
+    opened = open_model(model_uri, verify=verify)
+    plugins = get_plugins()
+    mlmodel = opened.mlmodel
+    flavor = pyfunc_flavor(mlmodel, plugins)
+    conf = mlmodel.pyfunc_conf or {}
+    context = LoadContext(model_dir=opened.path, mlmodel=mlmodel, trust_code=trust,
+                          options=dict(options))
+    add_code_paths(opened.path, conf, trust)
+    if flavor == "":
+        raw = load_custom_loader(opened.path, conf, context)
+        predict_fn = _custom_loader_predict(raw)
+    else:
+        from saveur.mlmodel import PYFUNC_FLAVOR
+
+        flavor_conf = mlmodel.flavors.get(flavor, conf) if flavor != PYFUNC_FLAVOR else conf
+        if flavor != PYFUNC_FLAVOR:
+            add_code_paths(opened.path, flavor_conf, trust)
+        raw = plugins.load_model(flavor, flavor_conf, context)
+        predict_fn = plugins.predict_function(flavor, raw, conf, context)
+    return PyFuncModel(
+        metadata=mlmodel, predict_fn=predict_fn, raw_model=raw, model_dir=opened.path,
+        resolved=opened.resolved,
+    )
+
+
+def _custom_loader_predict(raw: Any) -> Callable[[Any, dict[str, Any] | None], Any]:
+    predict = raw.predict
+    try:
+        import inspect
+
+        takes_params = "params" in inspect.signature(predict).parameters
+    except (TypeError, ValueError):
+        takes_params = False
+    if takes_params:
+        return lambda data, params: predict(data, params=params)
+    return lambda data, params: predict(data)
+
+
+def save_model(
+    path: str | os.PathLike[str],
+    python_model: PythonModel | str,
+    *,
+    artifacts: dict[str, str | os.PathLike[str]] | None = None,
+    model_config: dict[str, Any] | None = None,
+    code_paths: Sequence[str | os.PathLike[str]] | None = None,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | str | None = None,
+    extra_pip_requirements: Sequence[str] | str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Model:
+    """Save a custom Python model.
+
+    ``python_model`` is a :class:`PythonModel` instance (saved with cloudpickle), a path to a
+    ``.py`` file that calls :func:`saveur.models.set_model` (models from code: no pickle), or
+    ``"package.module:ClassName"`` naming an installed :class:`PythonModel` subclass (by
+    reference: built with no arguments; ``model_config`` reaches it through the context).
+    ``artifacts`` are copied into the model and handed to ``load_context`` with their new
+    paths.
+    """
+    from saveur.saving import save_model as _save
+
+    return _save(
+        python_model, path, flavor="python_function", signature=signature,
+        input_example=input_example, pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements, code_paths=code_paths,
+        metadata=metadata, artifacts=artifacts, model_config=model_config,
+    )
+
+
+def log_model(python_model: PythonModel | str, name: str, **kwargs: Any) -> ModelInfo:
+    """Log a custom Python model to the active run (see :func:`save_model` for options)."""
+    from saveur.store import log_model as _log_model
+
+    return _log_model(python_model, name, flavor="python_function", **kwargs)

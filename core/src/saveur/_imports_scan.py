@@ -113,6 +113,13 @@ def imported_modules(path: Path) -> frozenset[str]:
             exc.msg,
         )
         return frozenset()
+    except (RecursionError, MemoryError):
+        _logger.warning(
+            "could not parse '%s' to infer its requirements (too deeply nested for the parser); "
+            "its imports are not included: pass pip_requirements",
+            path,
+        )
+        return frozenset()
     except (OSError, ValueError) as exc:
         _logger.warning(
             "could not read '%s' to infer its requirements (%s); its imports are not included",

@@ -186,7 +186,11 @@ def resolve_requirements(
         base: list[str] = []
         explicit = _parse_pip_requirements(pip_requirements, "pip_requirements")
     else:
-        base = sorted(dict.fromkeys(inferred), key=lambda r: (r.lower(), r))
+        # saveur is pinned first below; an inferred pin of it would only repeat that pin.
+        base = sorted(
+            (r for r in dict.fromkeys(inferred) if not _names_saveur(r)),
+            key=lambda r: (r.lower(), r),
+        )
         explicit = (
             _parse_pip_requirements(extra_pip_requirements, "extra_pip_requirements")
             if extra_pip_requirements is not None

@@ -1,0 +1,332 @@
+"""Environment managers for serving and batch scoring: ``local`` checks, ``uv`` builds.
+
+``local`` uses the running environment and warns when installed versions differ from the
+model's pins. ``uv`` builds (once, cached by a hash of the requirements) a virtual environment
+from the model's ``requirements.txt`` and ``python_env.yaml``, with an interpreter of the same
+minor version found among those installed. ``saveur`` and ``saveur-*`` requirements are never
+resolved by name from an index (they may be unpublished, or someone else's): they are
+installed from local wheels built from the running installation. A model saved by MLflow
+lists ``mlflow==...``: that line becomes saveur plus the plugin of the model's flavor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from saveur.errors import EnvironmentBuildError
+
+_log = logging.getLogger(__name__)
+
+#: requirement names that mean "MLflow itself" in a model saved by MLflow
+_MLFLOW_NAMES = {"mlflow", "mlflow-skinny"}
+_MARKER = ".saveur-env.json"
+#: directories skipped when fingerprinting a local source tree
+_SKIP_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache",
+              "build", "dist", ".tox"}
+
+
+@dataclass
+class EnvPlan:
+    """What a ``uv`` environment for a model will hold.
+
+    ``python`` is the ``X.Y`` version to match; ``index_requirements`` the lines resolved
+    from the package index; ``local_distributions`` the saveur distributions installed from
+    the running installation (with the extras each needs).
+    """
+
+    python: str
+    index_requirements: list[str]
+    local_distributions: dict[str, set[str]] = field(default_factory=dict)
+
+    def key(self) -> str:
+        """The cache key: a hash of the requirements, the Python minor and local sources."""
+        digest = hashlib.sha256()
+        digest.update(f"python={self.python}\n".encode())
+        for line in sorted(self.index_requirements):
+            digest.update(f"req={line}\n".encode())
+        for name in sorted(self.local_distributions):
+            extras = ",".join(sorted(self.local_distributions[name]))
+            digest.update(f"local={name}[{extras}]={_local_fingerprint(name)}\n".encode())
+        return digest.hexdigest()[:24]
+
+
+# --- local -----------------------------------------------------------------------------
+
+
+def local_mismatches(model_dir: Path) -> list[str]:
+    """One message per requirement of the model the running environment does not satisfy."""
+    from saveur.environment import check_installed_versions, read_requirements
+
+    try:
+        requirements = read_requirements(Path(model_dir))
+    except EnvironmentBuildError as exc:
+        return [str(exc)]
+    wanted = [line for line in requirements if _requirement_name(line) not in _MLFLOW_NAMES]
+    return check_installed_versions(wanted)
+
+
+def warn_on_local_mismatch(model_dir: Path) -> list[str]:
+    """Log a warning for each model requirement the running environment does not satisfy."""
+    problems = local_mismatches(model_dir)
+    for problem in problems:
+        _log.warning(
+            "the model's requirements differ from this environment: %s "
+            "(use --env-manager uv to serve it in an environment built from them)",
+            problem,
+        )
+    return problems
+
+
+# --- uv --------------------------------------------------------------------------------
+
+
+def plan_env(model_dir: Path, *, extras: tuple[str, ...] = ("serve",)) -> EnvPlan:
+    """Read a model's requirements and Python version and decide what the env will hold."""
+    from saveur.environment import read_python_env, read_requirements
+
+    model_dir = Path(model_dir)
+    python = _minor(read_python_env(model_dir).get("python"))
+    local: dict[str, set[str]] = {"saveur": set(extras)}
+    index: list[str] = []
+    for line in read_requirements(model_dir):
+        name = _requirement_name(line)
+        if name in _MLFLOW_NAMES:
+            plugin = _flavor_distribution(model_dir)
+            if plugin is not None:
+                local.setdefault(plugin, set())
+        elif name is not None and (name == "saveur" or name.startswith("saveur-")):
+            local.setdefault(name, set()).update(_requirement_extras(line))
+        elif line.startswith(("-r", "-c", "--requirement", "--constraint")):
+            raise EnvironmentBuildError(
+                f"requirements.txt of '{model_dir}' includes another file ({line!r}); "
+                "--env-manager uv needs the requirements inline: re-save the model"
+            )
+        else:
+            index.append(line)
+    return EnvPlan(python=python, index_requirements=index, local_distributions=local)
+
+
+def env_cache_dir() -> Path:
+    """Where built environments live: ``$SAVEUR_ENV_CACHE`` or ``~/.cache/saveur/envs``."""
+    root = os.environ.get("SAVEUR_ENV_CACHE")
+    if root:
+        return Path(root)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "saveur" / "envs"
+
+
+def build_env(model_dir: Path, *, extras: tuple[str, ...] = ("serve",)) -> Path:
+    """Return the Python of a cached uv environment for the model, building it if needed."""
+    plan = plan_env(model_dir, extras=extras)
+    root = env_cache_dir()
+    final = root / plan.key()
+    python = final / "bin" / "python"
+    if (final / _MARKER).is_file() and python.exists():
+        _log.info("reusing the environment at %s", final)
+        return python
+    uv = _uv()
+    interpreter = find_python(plan.python, uv)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".build-{plan.key()}-", dir=root))
+    try:
+        wheels = staging / "wheels"
+        wheels.mkdir()
+        local = [
+            _with_extras(local_wheel(name, wheels, uv), extras)
+            for name, extras in sorted(plan.local_distributions.items())
+        ]
+        venv = staging / "venv"
+        _run([uv, "venv", "--relocatable", "--no-python-downloads", "--python",
+              str(interpreter), str(venv)], "create the virtual environment")
+        requirements = staging / "requirements.txt"
+        requirements.write_text("\n".join([*plan.index_requirements, *local]) + "\n")
+        _run([uv, "pip", "install", "--no-python-downloads", "--python",
+              str(venv / "bin" / "python"), "--find-links", str(wheels),
+              "-r", str(requirements)], "install the model's requirements")
+        (venv / _MARKER).write_text(json.dumps({
+            "python": plan.python, "index_requirements": plan.index_requirements,
+            "local_distributions": sorted(plan.local_distributions),
+        }, indent=2))
+        try:
+            os.rename(venv, final)
+        except OSError:
+            if not (final / _MARKER).is_file():  # not another builder winning the race
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _log.info("built the environment at %s", final)
+    return python
+
+
+def find_python(version: str, uv: str | None = None) -> Path:
+    """An installed interpreter of minor version ``version`` (``3.11``); uv downloads none."""
+    uv = uv or _uv()
+    result = subprocess.run(
+        [uv, "python", "find", "--no-python-downloads", version],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode == 0 and result.stdout.strip():
+        return Path(result.stdout.strip().splitlines()[0])
+    listed = subprocess.run(
+        [uv, "python", "list", "--only-installed", "--no-python-downloads"],
+        capture_output=True, text=True, check=False,
+    )
+    found = sorted({_minor(line.split()[0].split("-")[1]) for line in listed.stdout.splitlines()
+                    if line.strip() and "-" in line.split()[0]})
+    raise EnvironmentBuildError(
+        f"the model needs Python {version} and no Python {version} is installed "
+        f"(installed: {', '.join(found) or 'none found'}); install Python {version} or "
+        "serve with --env-manager local"
+    )
+
+
+def local_wheel(dist_name: str, dest: Path, uv: str | None = None) -> Path:
+    """A wheel of the installed distribution ``dist_name``, built from where it came from.
+
+    A distribution installed from a local source tree (editable or not) is built from that
+    tree with ``uv build``; one installed from a local wheel file reuses that file.
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution(dist_name)
+    except PackageNotFoundError:
+        raise EnvironmentBuildError(
+            f"the model needs {dist_name}, which is not installed here; install it "
+            f"(pip install {dist_name}) so that it can be copied into the environment"
+        ) from None
+    source = _source_of(dist)
+    if source is not None and source.is_dir():
+        before = set(dest.glob("*.whl"))
+        _run([uv or _uv(), "build", "--wheel", "--out-dir", str(dest), str(source)],
+             f"build a wheel of {dist_name} from {source}")
+        built = [w for w in set(dest.glob("*.whl")) - before
+                 if _wheel_name(w) == _normalize(dist_name)]
+        if built:
+            return built[0]
+    elif source is not None and source.suffix == ".whl" and source.is_file():
+        target = dest / source.name
+        shutil.copyfile(source, target)
+        return target
+    raise EnvironmentBuildError(
+        f"cannot make a wheel of the installed {dist_name}: it was not installed from a local "
+        "source tree or wheel file; reinstall it from its source (pip install -e <dir>)"
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _uv() -> str:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise EnvironmentBuildError("--env-manager uv needs the uv command: pip install uv")
+    return uv
+
+
+def _run(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        raise EnvironmentBuildError(f"could not {what}: {tail}")
+
+
+def _minor(version: object) -> str:
+    if version is None:
+        import sys
+
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    parts = str(version).strip().split(".")
+    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+        raise EnvironmentBuildError(
+            f"python_env.yaml names Python {version!r}; expected a version such as 3.11.7"
+        )
+    return f"{parts[0]}.{parts[1]}"
+
+
+def _normalize(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(line: str) -> str | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return _normalize(Requirement(line).name)
+    except InvalidRequirement:
+        return None
+
+
+def _requirement_extras(line: str) -> set[str]:
+    from packaging.requirements import Requirement
+
+    return set(Requirement(line).extras)
+
+
+def _with_extras(wheel: Path, extras: set[str]) -> str:
+    name = wheel.name.split("-")[0]
+    if not extras:
+        return str(wheel)
+    return f"{name}[{','.join(sorted(extras))}] @ {wheel.as_uri()}"
+
+
+def _wheel_name(wheel: Path) -> str:
+    return _normalize(wheel.name.split("-")[0])
+
+
+def _flavor_distribution(model_dir: Path) -> str | None:
+    """The plugin distribution for the flavor a model is loaded through, if any."""
+    from saveur.loading import pyfunc_flavor
+    from saveur.mlmodel import PYFUNC_FLAVOR, Model
+    from saveur.plugins import get_plugins
+
+    plugins = get_plugins()
+    flavor = pyfunc_flavor(Model.load(model_dir), plugins)
+    if not flavor or flavor == PYFUNC_FLAVOR:
+        return None
+    return _normalize(plugins.flavor_info(flavor).distribution)
+
+
+def _source_of(dist: object) -> Path | None:
+    from urllib.parse import unquote, urlparse
+
+    text = dist.read_text("direct_url.json")  # type: ignore[attr-defined]
+    if not text:
+        return None
+    url = json.loads(text).get("url", "")
+    parsed = urlparse(url)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
+
+
+def _local_fingerprint(dist_name: str) -> str:
+    """Version plus a digest of the source tree's file names, sizes and times."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution(dist_name)
+    except PackageNotFoundError:
+        return "missing"
+    source = _source_of(dist)
+    digest = hashlib.sha256(dist.version.encode())
+    if source is not None and source.is_dir():
+        for dirpath, dirnames, filenames in os.walk(source):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+            for filename in sorted(filenames):
+                stat = os.stat(os.path.join(dirpath, filename))
+                rel = os.path.relpath(os.path.join(dirpath, filename), source)
+                digest.update(f"{rel}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    elif source is not None and source.is_file():
+        digest.update(str(source.stat().st_mtime_ns).encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store's database, applied automatically when a store opens."""

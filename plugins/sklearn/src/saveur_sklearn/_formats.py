@@ -1,0 +1,206 @@
+"""Writing and reading the model file in the three formats MLflow 3 uses for scikit-learn.
+
+``skops`` (the default) is a zip of JSON and arrays that is audited before any object is
+created; ``pickle`` and ``cloudpickle`` run code on load and need the caller's trust.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from saveur.errors import IntegrityError, MissingDependencyError, SaveError, TrustError
+from saveur.security import require_trust
+
+from saveur_sklearn._trust import unvouched
+
+SKOPS = "skops"
+PICKLE = "pickle"
+CLOUDPICKLE = "cloudpickle"
+FORMATS = (SKOPS, PICKLE, CLOUDPICKLE)
+
+#: File names as MLflow 3 writes them.
+MODEL_FILE = {SKOPS: "model.skops", PICKLE: "model.pkl", CLOUDPICKLE: "model.pkl"}
+
+#: import name -> pip name, for "pip install ..." messages.
+_PIP_NAMES = {"sklearn": "scikit-learn", "skops": "skops", "cloudpickle": "cloudpickle"}
+
+
+def needed_modules(serialization_format: str) -> tuple[str, ...]:
+    """The modules a model file in ``serialization_format`` needs, in import-name form."""
+    if serialization_format == SKOPS:
+        return ("sklearn", "skops")
+    if serialization_format == CLOUDPICKLE:
+        return ("sklearn", "cloudpickle")
+    return ("sklearn",)
+
+
+def require_modules(serialization_format: str, action: str) -> None:
+    """Import what ``serialization_format`` needs, or raise naming what to pip install."""
+    missing = []
+    for name in needed_modules(serialization_format):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(_PIP_NAMES[name])
+    if missing:
+        raise MissingDependencyError(
+            f"{action} a scikit-learn model in the {serialization_format!r} format needs "
+            f"{' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
+            f"installed: pip install {' '.join(missing)}"
+        )
+
+
+def check_format(serialization_format: object) -> str:
+    """Return ``serialization_format`` if it is one of :data:`FORMATS`, else raise."""
+    if serialization_format not in FORMATS:
+        raise SaveError(
+            f"unknown serialization_format {serialization_format!r} for flavor 'sklearn'; "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    return str(serialization_format)
+
+
+def dump(model: object, path: Path, serialization_format: str) -> list[str] | None:
+    """Write ``model`` to ``path``; for skops, return the types the file needs trusted."""
+    require_modules(serialization_format, "saving")
+    if serialization_format == SKOPS:
+        import skops.io
+
+        try:
+            data = skops.io.dumps(model)
+        except Exception as e:  # skops refuses lambdas, local functions and the like
+            raise SaveError(
+                f"{type(model).__name__} cannot be saved in the skops format ({e}); skops cannot "
+                "store functions or classes that are not importable from an installed module. "
+                "Make them importable, or save with serialization_format='cloudpickle' "
+                "(loading it then needs trust_code=True)"
+            ) from e
+        untrusted = skops.io.get_untrusted_types(data=data)
+        _check_importable(model, untrusted)
+        path.write_bytes(data)
+        # Written for MLflow's own loader, which reads its trust list from MLmodel; saveur
+        # never reads it back as trust.
+        return untrusted
+    lib: Any = pickle
+    if serialization_format == CLOUDPICKLE:
+        import cloudpickle
+
+        lib = cloudpickle
+    try:
+        with open(path, "wb") as f:
+            # The default protocol, as MLflow, so older Pythons can read the file.
+            lib.dump(model, f, protocol=pickle.DEFAULT_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        raise SaveError(
+            f"{type(model).__name__} cannot be saved with {serialization_format} ({e}); "
+            + (
+                "try serialization_format='cloudpickle', which stores local functions"
+                if serialization_format == PICKLE
+                else "check that every attribute of the model can be pickled"
+            )
+        ) from e
+    return None
+
+
+def _check_importable(model: object, type_names: list[str]) -> None:
+    """Refuse at save what skops would write but no other process could load.
+
+    skops stores classes and functions by module and name, so a lambda, a nested function
+    or anything defined in ``__main__`` saves fine and then fails at every load.
+    """
+    import importlib
+
+    for name in type_names:
+        module, _, attr = name.rpartition(".")
+        ok = module != "__main__" and bool(module)
+        if ok:
+            try:
+                ok = hasattr(importlib.import_module(module), attr)
+            except ImportError:
+                ok = False
+        if not ok:
+            raise SaveError(
+                f"{type(model).__name__} cannot be saved in the skops format: it refers to "
+                f"{name!r}, which skops stores by name and which cannot be imported by name "
+                "at load (a lambda, a nested function, or something defined in __main__). "
+                "Move it into an importable module, or save with "
+                "serialization_format='cloudpickle' (loading it then needs trust_code=True)"
+            )
+
+
+def load(
+    path: Path,
+    serialization_format: str,
+    *,
+    rel_name: str,
+    trust_code: bool,
+    trusted_types: tuple[str, ...] = (),
+) -> object:
+    """Read a model file; skops types are checked against the loader's trust list first."""
+    require_modules(serialization_format, "loading")
+    if serialization_format == SKOPS:
+        return _load_skops(path, rel_name=rel_name, trust_code=trust_code,
+                           trusted_types=trusted_types)
+    require_trust(trust_code, f"loading model file {rel_name!r} ({serialization_format})")
+    with open(path, "rb") as f:
+        if serialization_format == CLOUDPICKLE:
+            import cloudpickle
+
+            return cloudpickle.load(f)
+        return pickle.load(f)
+
+
+def _check_types(
+    unsafe: set[str], *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
+) -> None:
+    # trust_code=True consents to code the model carries, pickles included; a skops file is
+    # never more dangerous than a pickle, so the same consent admits its types.
+    if trust_code:
+        return
+    refused = unvouched(unsafe, trusted_types)
+    if refused:
+        listed = ", ".join(refused)
+        raise TrustError(
+            f"model file {rel_name!r} contains types that saveur-sklearn does not vouch for: "
+            f"{listed}. If you trust them, pass trusted_types={refused!r} to load_model "
+            "(or trust_code=True to trust everything the model carries)"
+        )
+
+
+def _load_skops(
+    path: Path, *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
+) -> object:
+    data = path.read_bytes()
+    try:
+        # One pass: build skops' tree of nodes (no object created), audit, then construct.
+        from skops.io._audit import get_tree
+        from skops.io._utils import read_schema
+    except ImportError:  # a skops without these internals: the public two-pass route
+        return _load_skops_public(data, rel_name=rel_name, trust_code=trust_code,
+                                  trusted_types=trusted_types)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
+            schema, load_context = read_schema(zf)
+            tree = get_tree(schema, load_context, trusted=None)
+            _check_types(tree.get_unsafe_set(), rel_name=rel_name, trust_code=trust_code,
+                         trusted_types=trusted_types)
+            return tree.construct()
+    except zipfile.BadZipFile as e:
+        raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
+
+
+def _load_skops_public(
+    data: bytes, *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
+) -> object:
+    import skops.io
+
+    try:
+        unsafe = set(skops.io.get_untrusted_types(data=data))
+    except zipfile.BadZipFile as e:
+        raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
+    _check_types(unsafe, rel_name=rel_name, trust_code=trust_code, trusted_types=trusted_types)
+    return skops.io.loads(data, trusted=sorted(unsafe))

@@ -329,7 +329,7 @@ class Map:
         return isinstance(other, Map) and self.value_type == other.value_type
 
     def __repr__(self) -> str:
-        return f"Map(str -> {self.value_type})"
+        return f"Map(str -> {self.value_type!r})"
 
     def to_dict(self) -> dict[str, Any]:
         """``{"type": "map", "values": {...}}``."""
@@ -615,6 +615,11 @@ def _value_has_type(value: Any, dtype: DataType) -> bool:
     return type(value) in candidates
 
 
+def _show(value: Any) -> str:
+    # repr for text (quotes show what was sent), str for numbers: "1.5", not "np.float64(1.5)".
+    return repr(value) if isinstance(value, (str, bytes)) else str(value)
+
+
 def _convert_scalar_param(value: Any, dtype: DataType) -> Any:
     import numpy as np
 
@@ -624,18 +629,24 @@ def _convert_scalar_param(value: Any, dtype: DataType) -> Any:
         try:
             converted = np.datetime64(value).item()
         except (ValueError, TypeError) as exc:
-            raise SchemaError(f"cannot convert {value!r} to datetime") from exc
+            raise SchemaError(f"cannot convert {_show(value)} to datetime") from exc
         if isinstance(converted, int):  # nanosecond or integer input: not a date
-            raise SchemaError(f"cannot convert {value!r} to datetime")
+            raise SchemaError(f"cannot convert {_show(value)} to datetime")
         return converted
     if not np.isscalar(value):
-        raise SchemaError(f"expects a scalar {dtype.name}, got {value!r}")
+        raise SchemaError(f"expects a scalar {dtype.name}, got {_show(value)}")
     if _value_has_type(value, dtype) or any(
         _value_has_type(value, t) for t in _PARAM_UPCASTS.get(dtype, ())
     ):
-        return dtype.to_python()(value)
+        converted = dtype.to_python()(value)
+        bits = {DataType.integer: 32, DataType.long: 64}.get(dtype)
+        # A Python int has no size; one that overflows the declared width is refused here
+        # rather than wrapping around in the model.
+        if bits and not -(2 ** (bits - 1)) <= converted < 2 ** (bits - 1):
+            raise SchemaError(f"int {converted} does not fit in {dtype.name} ({bits}-bit)")
+        return converted
     raise SchemaError(
-        f"cannot safely convert {type(value).__name__} {value!r} to {dtype.name}"
+        f"cannot safely convert {type(value).__name__} {_show(value)} to {dtype.name}"
     )
 
 
@@ -724,17 +735,24 @@ class ParamSpec:
         if dtype is DataType.binary:
             raise SignatureError(f"param {self.name!r}: binary params are not supported")
         self.dtype = dtype
-        self.default = default  # so repr works in the error below
         try:
-            self.default = self.validate(default)
+            self.default = self._convert(default)
         except SchemaError as exc:
-            raise SignatureError(f"invalid default for {self!r}: {exc}") from None
+            raise SignatureError(
+                f"param {self.name!r} ({self.dtype!r}): invalid default {_show(default)}: {exc}"
+            ) from None
 
     def validate(self, value: Any) -> Any:
         """Check ``value`` against this spec and return it converted (MLflow's rules).
 
-        Raises SchemaError naming the param. Used for defaults and for params at predict time.
+        Raises SchemaError naming the param. Used for params at predict time.
         """
+        try:
+            return self._convert(value)
+        except SchemaError as exc:
+            raise SchemaError(f"param {self.name!r} ({self.dtype!r}): {exc}") from None
+
+    def _convert(self, value: Any) -> Any:
         import numpy as np
 
         if self.shape not in (None, (-1,)):
@@ -742,25 +760,19 @@ class ParamSpec:
                 f"param {self.name!r}: shape must be None (scalar) or (-1,) (1-D list), "
                 f"got {self.shape}"
             )
-        try:
-            if self.shape == (-1,):
-                if not isinstance(value, (list, np.ndarray)) or _depth(value) != 1:
-                    raise SchemaError(
-                        f"expects a 1-D list (shape (-1,)), got {type(value).__name__} "
-                        f"with ndim {_depth(value)}"
-                    )
-                if isinstance(self.dtype, Object):
-                    raise SchemaError("Object params cannot have a shape")
-                return [_convert_scalar_param(v, self.dtype) for v in value]
+        if self.shape == (-1,):
+            if not isinstance(value, (list, np.ndarray)) or _depth(value) != 1:
+                raise SchemaError(
+                    f"expects a 1-D list (shape (-1,)), got {type(value).__name__} "
+                    f"with ndim {_depth(value)}"
+                )
             if isinstance(self.dtype, Object):
-                _check_object_value(value, self.dtype, True, "value")
-                return value
-            return _convert_scalar_param(value, self.dtype)
-        except SchemaError as exc:
-            msg = str(exc)
-            if msg.startswith(f"param {self.name!r}"):
-                raise
-            raise SchemaError(f"param {self.name!r}: {msg}") from None
+                raise SchemaError("Object params cannot have a shape")
+            return [_convert_scalar_param(v, self.dtype) for v in value]
+        if isinstance(self.dtype, Object):
+            _check_object_value(value, self.dtype, True, "value")
+            return value
+        return _convert_scalar_param(value, self.dtype)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"name", "default", "shape", "type"(, "properties")}`` as MLflow writes it."""

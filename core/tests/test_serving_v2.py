@@ -1,0 +1,149 @@
+"""The Open Inference Protocol v2 codec: tensors to model input and predictions to tensors."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+
+from saveur.errors import ProtocolError
+from saveur.serving import v2
+from saveur.signature import ModelSignature
+from saveur.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
+
+
+def _scorer(signature=None, name="m"):
+    return SimpleNamespace(signature=signature, name=name)
+
+
+COLUMNS = ModelSignature(
+    Schema([ColSpec("double", "a"), ColSpec("long", "b")]),
+    Schema([ColSpec("double", "y")]),
+    ParamSchema([ParamSpec("offset", "double", 0.0)]),
+)
+TENSOR = ModelSignature(Schema([TensorSpec(np.dtype("float32"), (-1, 2))]))
+NAMED = ModelSignature(Schema([TensorSpec(np.dtype("float32"), (-1, 2), "img"),
+                               TensorSpec(np.dtype("int64"), (-1,), "ids")]))
+
+
+def _body(*tensors, **extra):
+    return orjson.dumps({"inputs": list(tensors), **extra})
+
+
+def _t(name, shape, datatype, data):
+    return {"name": name, "shape": shape, "datatype": datatype, "data": data}
+
+
+def test_columns_become_a_dataframe_by_name():
+    request = v2.decode_request(
+        _body(_t("a", [2], "FP64", [1.5, 2.5]), _t("b", [2, 1], "INT64", [[1], [2]]),
+              parameters={"offset": 1.0, "content_type": "pd"}),
+        _scorer(COLUMNS),
+    )
+    assert isinstance(request.data, pd.DataFrame)
+    assert request.data.to_dict("list") == {"a": [1.5, 2.5], "b": [1, 2]}
+    assert request.params == {"offset": 1.0}
+
+
+def test_unnamed_tensor_signature_takes_one_array_with_its_shape():
+    request = v2.decode_request(_body(_t("x", [2, 2], "FP32", [1, 2, 3, 4])), _scorer(TENSOR))
+    assert request.data.shape == (2, 2)
+    assert request.data.dtype == np.float32
+
+
+def test_named_tensors_map_one_to_one():
+    request = v2.decode_request(
+        _body(_t("img", [1, 2], "FP32", [[1, 2]]), _t("ids", [1], "INT64", [7])), _scorer(NAMED)
+    )
+    assert set(request.data) == {"img", "ids"}
+    assert request.data["ids"].tolist() == [7]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "not valid JSON"),
+        (b"[1]", "JSON object with 'inputs'"),
+        (b'{"inputs": []}', "non-empty list"),
+        (_body({"shape": [1]}), "name must be a non-empty string"),
+        (_body(_t("a", [1], "FLOAT", [1])), "datatype must be one of"),
+        (_body(_t("a", [-1], "FP64", [1])), "shape must be a non-empty list"),
+        (_body(_t("a", [3], "FP64", [1, 2])), "shape [3] needs 3 values, got 2"),
+        (_body(_t("a", [1], "INT64", ["x"])), "INT64 data must be numbers"),
+        (_body(_t("a", [1], "INT64", [1.5])), "INT64 data must be integers"),
+        (_body(_t("a", [1], "INT32", [2**40])), "out of range"),
+        (_body(_t("a", [1], "BOOL", [1])), "BOOL data must be true or false"),
+        (_body(_t("a", [1], "BYTES", [1])), "BYTES data must be strings"),
+        (_body(_t("a", [1], "FP64", [1]), _t("a", [1], "FP64", [1])), "must be unique"),
+        (_body(_t("a", [1], "FP64", [1]), id=3), "'id' must be a string"),
+        (_body(_t("a", [1], "FP64", [1]), outputs=["y"]), "'outputs' must be a list"),
+    ],
+)
+def test_malformed_requests_are_refused_with_the_field_at_fault(body, message):
+    with pytest.raises(ProtocolError) as info:
+        v2.decode_request(body, _scorer(COLUMNS))
+    assert message in str(info.value)
+
+
+def test_a_column_must_be_a_1d_tensor():
+    with pytest.raises(ProtocolError, match="input 'a': a column is a 1-D tensor"):
+        v2.decode_request(_body(_t("a", [1, 2], "FP64", [1, 2])), _scorer(COLUMNS))
+
+
+def test_columns_must_have_the_same_number_of_rows():
+    with pytest.raises(ProtocolError, match="input 'b' has 1 rows, the other inputs have 2"):
+        v2.decode_request(
+            _body(_t("a", [2], "FP64", [1, 2]), _t("b", [1], "INT64", [1])), _scorer(COLUMNS)
+        )
+
+
+def test_unnamed_tensor_model_refuses_several_inputs():
+    with pytest.raises(ProtocolError, match="one unnamed tensor, got 2 inputs"):
+        v2.decode_request(
+            _body(_t("a", [1], "FP32", [1]), _t("b", [1], "FP32", [1])), _scorer(TENSOR)
+        )
+
+
+def test_params_are_dropped_for_a_model_without_params():
+    request = v2.decode_request(
+        _body(_t("x", [1, 2], "FP32", [1, 2]), parameters={"offset": 1}), _scorer(TENSOR)
+    )
+    assert request.params is None
+
+
+def test_predictions_are_encoded_as_typed_tensors_named_by_the_output_signature():
+    request = v2.InferenceRequest(None, None, "req-1", None)
+    response = v2.encode_response(np.array([1.0, np.nan]), request, _scorer(COLUMNS))
+    assert response == {
+        "model_name": "m",
+        "id": "req-1",
+        "outputs": [{"name": "y", "datatype": "FP64", "shape": [2], "data": [1.0, None]}],
+    }
+
+
+def test_dataframe_predictions_give_one_tensor_per_column():
+    request = v2.InferenceRequest(None, None, None, ["label"])
+    frame = pd.DataFrame({"score": [0.5], "label": ["cat"]})
+    response = v2.encode_response(frame, request, _scorer(None))
+    assert response["outputs"] == [
+        {"name": "label", "datatype": "BYTES", "shape": [1], "data": ["cat"]}
+    ]
+
+
+def test_unknown_requested_outputs_are_refused():
+    request = v2.InferenceRequest(None, None, None, ["nope"])
+    with pytest.raises(ProtocolError, match="requested output\\(s\\) 'nope' do not exist"):
+        v2.encode_response(np.array([1]), request, _scorer(None))
+
+
+def test_model_metadata_lists_columns_as_1d_tensors():
+    metadata = v2.model_metadata(_scorer(COLUMNS))
+    assert metadata["inputs"] == [
+        {"name": "a", "datatype": "FP64", "shape": [-1]},
+        {"name": "b", "datatype": "INT64", "shape": [-1]},
+    ]
+    assert v2.model_metadata(_scorer(NAMED))["inputs"][0] == {
+        "name": "img", "datatype": "FP32", "shape": [-1, 2]}

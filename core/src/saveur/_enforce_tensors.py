@@ -1,0 +1,216 @@
+"""Enforcement of tensor-based schemas: shapes with ``-1`` wildcards and safe dtype casts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from saveur._enforce_values import short
+from saveur.errors import SchemaError
+
+_logger = logging.getLogger("saveur.enforce")
+
+
+def safe_cast(actual: Any, expected: Any) -> bool:
+    """True if every value of dtype ``actual`` is exactly representable in ``expected``.
+
+    Widening within a kind, unsigned into a wider signed integer, and integers into a float
+    whose mantissa holds them (int8/16 -> float32, int8..32 -> float64). int64 -> float64 is
+    not safe (values above 2**53 change), matching the column rules.
+    """
+    a, e = actual.kind, expected.kind
+    if a == e and a in "biuf":
+        return actual.itemsize <= expected.itemsize
+    if a == "u" and e == "i":
+        return actual.itemsize < expected.itemsize
+    if a in "iu" and e == "f":
+        return actual.itemsize * 2 <= expected.itemsize
+    if a == "b" and e in "iuf":
+        return False
+    return False
+
+
+def _same_type(actual: Any, expected: Any) -> bool:
+    # Flexible dtypes (str, bytes) match whatever their item size, as in MLflow.
+    if expected.char in ("U", "S"):
+        return actual.char == expected.char
+    return actual == expected
+
+
+def _is_sparse(x: Any) -> bool:
+    module = type(x).__module__ or ""
+    return module.startswith("scipy.sparse") and hasattr(x, "data") and hasattr(x, "shape")
+
+
+class TensorEnforcer:
+    """Compiled enforcement of a tensor-based schema."""
+
+    def __init__(self, schema: Any) -> None:
+        self.specs = list(schema.inputs)
+        self.named = self.specs[0].name is not None
+        self.names = [s.name for s in self.specs]
+
+    @staticmethod
+    def _label(spec: Any) -> str:
+        return f"tensor {spec.name!r}" if spec.name is not None else "input tensor"
+
+    def check(self, arr: Any, spec: Any) -> Any:
+        """Check one array against ``spec``: shape, then dtype (converted only when safe)."""
+        import numpy as np
+
+        label = self._label(spec)
+        if _is_sparse(arr):
+            actual_type = arr.data.dtype
+        elif isinstance(arr, np.ndarray):
+            actual_type = arr.dtype
+        else:
+            raise SchemaError(
+                f"{label} expects a numpy array, got {type(arr).__name__}"
+            )
+        expected_shape, expected_type = tuple(spec.shape), spec.type
+        # Ragged inputs, as MLflow allows them: an object tensor of shape (-1,) takes any
+        # array, and a 1-D object array may stand for a batch of variable-size items.
+        if expected_shape == (-1,) and expected_type == np.dtype("O"):
+            return arr
+        if (
+            len(expected_shape) > 1
+            and -1 in expected_shape[1:]
+            and len(arr.shape) == 1
+            and actual_type == np.dtype("O")
+        ):
+            return arr
+        actual_shape = tuple(arr.shape)
+        if len(actual_shape) != len(expected_shape) or any(
+            e != -1 and e != a for e, a in zip(expected_shape, actual_shape)
+        ):
+            raise SchemaError(
+                f"{label} expects shape {expected_shape} (-1 = any size), got {actual_shape}"
+            )
+        if _same_type(actual_type, expected_type):
+            return arr
+        if safe_cast(actual_type, expected_type):
+            return arr.astype(expected_type)
+        raise SchemaError(
+            f"{label} expects dtype {expected_type}, got {actual_type} "
+            "(only conversions that keep every value exactly are made)"
+        )
+
+    def _from_column(self, series: Any, spec: Any) -> Any:
+        """Turn one DataFrame column into a tensor of ``spec`` (MLflow's reshape rules)."""
+        import numpy as np
+
+        label = self._label(spec)
+        shape = tuple(spec.shape)
+        if not shape or shape[0] != -1 or -1 in shape[1:]:
+            raise SchemaError(
+                f"{label} has shape {shape}: a DataFrame column can feed a tensor only when "
+                "the first dimension is -1 and the others are fixed"
+            )
+        if len(series) == 0:
+            raise SchemaError(f"{label}: the input DataFrame has no rows")
+        first = series.iloc[0]
+        if np.isscalar(first) or first is None:
+            if shape not in ((-1,), (-1, 1)):
+                raise SchemaError(
+                    f"{label} expects shape {shape}, got a column of scalars "
+                    "(which fits only shape (-1,) or (-1, 1))"
+                )
+            return self.check(series.to_numpy().reshape(shape), spec)
+        if isinstance(first, (list, np.ndarray)):
+            try:
+                stacked = np.vstack(series.tolist())
+                arr = stacked.reshape(shape)
+            except ValueError:
+                raise SchemaError(
+                    f"{label} expects shape {shape}: the column's values do not stack into it "
+                    "(are all items the same length?)"
+                ) from None
+            if len(arr) != len(series):
+                raise SchemaError(
+                    f"{label} expects shape {shape}: the column's {len(series)} rows reshape "
+                    f"into {len(arr)}"
+                )
+            if isinstance(first, list):
+                # Python lists carry no dtype (JSON numbers): cast within the same kind.
+                try:
+                    arr = arr.astype(spec.type, casting="same_kind")
+                except TypeError:
+                    raise SchemaError(
+                        f"{label} expects dtype {spec.type}, got lists of {arr.dtype}"
+                    ) from None
+            return self.check(arr, spec)
+        raise SchemaError(
+            f"{label}: a DataFrame column feeding a tensor must hold scalars, lists or arrays, "
+            f"got {type(first).__name__}"
+        )
+
+    def __call__(self, data: Any) -> Any:
+        import numpy as np
+        import pandas as pd
+
+        if isinstance(data, pd.Series):
+            data = data.to_frame()
+        if self.named:
+            return self._named(data, np, pd)
+        spec = self.specs[0]
+        if isinstance(data, np.ndarray) or _is_sparse(data):
+            return self.check(data, spec)
+        if isinstance(data, pd.DataFrame):
+            ncols = len(data.columns)
+            if data.empty:
+                raise SchemaError("input tensor: the input DataFrame is empty")
+            if ncols == 1:
+                return self._from_column(data.iloc[:, 0], spec)
+            shape = tuple(spec.shape)
+            if len(shape) != 2 or shape[0] != -1 or shape[1] not in (-1, ncols):
+                raise SchemaError(
+                    f"input tensor expects shape {shape}, got a DataFrame of {ncols} columns "
+                    f"(which fits only shape (-1, {ncols}))"
+                )
+            return self.check(data.to_numpy(), spec)
+        if isinstance(data, (list, tuple)):
+            try:
+                arr = np.asarray(data)
+            except ValueError:
+                raise SchemaError("input tensor: the nested lists are ragged") from None
+            return self.check(arr, spec)
+        raise SchemaError(
+            f"input tensor expects a numpy array (or DataFrame), got {type(data).__name__}"
+        )
+
+    def _named(self, data: Any, np: Any, pd: Any) -> Any:
+        if isinstance(data, dict):
+            missing = [n for n in self.names if n not in data]
+            if missing:
+                raise SchemaError(
+                    f"input is missing tensor {missing[0]!r}; got {short(list(data))}"
+                )
+            extra = [k for k in data if k not in set(self.names)]
+            if extra:
+                _logger.warning("ignoring inputs not in the model signature: %s", short(extra))
+            out = {}
+            for spec in self.specs:
+                value = data[spec.name]
+                if isinstance(value, (list, tuple)):
+                    try:
+                        value = np.asarray(value)
+                    except ValueError:
+                        raise SchemaError(
+                            f"tensor {spec.name!r}: the nested lists are ragged"
+                        ) from None
+                out[spec.name] = self.check(value, spec)
+            return out
+        if isinstance(data, pd.DataFrame):
+            missing = [n for n in self.names if n not in data.columns]
+            if missing:
+                raise SchemaError(
+                    f"input is missing tensor {missing[0]!r}; got columns "
+                    f"{short(list(data.columns))}"
+                )
+            return {s.name: self._from_column(data[s.name], s) for s in self.specs}
+        if isinstance(data, np.ndarray) and len(self.specs) == 1:
+            return {self.specs[0].name: self.check(data, self.specs[0])}
+        raise SchemaError(
+            f"input expects a dict of arrays named {short(self.names)}, "
+            f"got {type(data).__name__}"
+        )

@@ -1,0 +1,211 @@
+"""Checking and converting model inputs and params against a signature.
+
+:func:`compile_enforcer` turns a :class:`~saveur.signature.ModelSignature` into a function
+``enforce(data, params) -> (data, params)``, built once per loaded model and called on every
+``predict``. The rules are MLflow's (see ``docs/enforcement.md`` for the conversion table);
+every failure is one :class:`~saveur.errors.SchemaError` with a one-line message naming the
+column, tensor or param, what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from saveur._enforce_values import short
+from saveur.errors import SchemaError
+
+__all__ = ["Enforcer", "compile_enforcer"]
+
+_logger = logging.getLogger("saveur.enforce")
+
+Enforcer = Callable[..., tuple[Any, Any]]
+
+
+def _passthrough(data: Any, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    return data, params
+
+
+def compile_enforcer(signature: Any) -> Enforcer:
+    """Compile ``signature`` into ``enforce(data, params=None) -> (data, params)``.
+
+    ``signature`` is a ``ModelSignature`` (or None: inputs and params pass through
+    unchanged). Data may be a DataFrame, Series, ndarray, dict of arrays or lists, list of
+    dicts, a single dict or a scalar; the result has the form the model expects (a DataFrame
+    for column schemas, an array or dict of arrays for tensor schemas). Raises SchemaError.
+    """
+    if signature is None:
+        return _passthrough
+    from saveur.types import Schema
+
+    inputs = signature if isinstance(signature, Schema) else getattr(signature, "inputs", None)
+    param_schema = None if isinstance(signature, Schema) else getattr(signature, "params", None)
+    enforce_data = _compile_inputs(inputs)
+    enforce_params = _compile_params(param_schema)
+
+    if enforce_data is None:
+
+        def enforce_params_only(data: Any, params: dict[str, Any] | None = None) -> tuple:
+            return data, enforce_params(params)
+
+        return enforce_params_only
+
+    def enforce(data: Any, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        return enforce_data(data), enforce_params(params)
+
+    return enforce
+
+
+# ---- inputs ------------------------------------------------------------------------------
+def _compile_inputs(schema: Any) -> Callable[[Any], Any] | None:
+    if schema is None:
+        return None
+    if schema.is_tensor_spec():
+        from saveur._enforce_tensors import TensorEnforcer
+
+        return TensorEnforcer(schema)
+    from saveur._enforce_columns import ColumnEnforcer
+
+    columns = ColumnEnforcer(schema)
+    nested = _has_record_types(schema)
+
+    def enforce_columns(data: Any) -> Any:
+        import pandas as pd
+
+        if type(data) is pd.DataFrame or isinstance(data, pd.DataFrame):
+            return columns(data)
+        return columns(_to_frame(data, columns, nested))
+
+    return enforce_columns
+
+
+def _has_record_types(schema: Any) -> bool:
+    # MLflow reads a dict as one record when any column is an Array or an Object.
+    from saveur.types import Array, Object
+
+    return any(isinstance(spec.type, (Array, Object)) for spec in schema.inputs)
+
+
+def _is_scalar(x: Any) -> bool:
+    import numpy as np
+
+    return x is None or np.isscalar(x)
+
+
+def _to_frame(data: Any, columns: Any, nested: bool) -> Any:
+    """Turn any input a pyfunc accepts into a DataFrame for a column schema."""
+    import numpy as np
+    import pandas as pd
+
+    single = columns.single()
+    if isinstance(data, pd.Series):
+        if single is not None and single.name is not None and data.name in (None, 0):
+            return data.to_frame(name=single.name)
+        return data.to_frame()
+    if isinstance(data, dict):
+        return _dict_to_frame(data, nested, np, pd)
+    if isinstance(data, (list, tuple)):
+        if data and all(isinstance(x, dict) for x in data):
+            try:
+                return pd.DataFrame.from_records(list(data))
+            except (TypeError, ValueError) as exc:
+                raise SchemaError(f"list of records is not a table: {_one_line(exc)}") from None
+        if single is not None and single.name is not None and all(_is_scalar(x) for x in data):
+            return pd.DataFrame({single.name: list(data)})
+        try:
+            return pd.DataFrame(list(data))
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"list input is not a table: {_one_line(exc)}") from None
+    if isinstance(data, np.ndarray):
+        if data.ndim == 1 and single is not None and single.name is not None:
+            return pd.DataFrame({single.name: data})
+        if data.ndim > 2:
+            raise SchemaError(
+                f"a column-based model takes a table, got an array of shape {data.shape}"
+            )
+        return pd.DataFrame(data)
+    if _is_scalar(data):
+        if single is not None and single.name is not None:
+            return pd.DataFrame({single.name: [data]})
+        return pd.DataFrame([data])
+    raise SchemaError(
+        "a column-based model takes a DataFrame, a dict of columns, a list of records or an "
+        f"array, got {type(data).__name__}"
+    )
+
+
+def _dict_to_frame(data: dict, nested: bool, np: Any, pd: Any) -> Any:
+    # A dict of scalars is one record; a dict of lists/arrays is columns. Where the schema
+    # has Array/Object/Map columns a list is a value, so the dict is one record (MLflow).
+    if nested or all(_is_scalar(v) for v in data.values()):
+        row = {k: [v] for k, v in data.items()}
+        return pd.DataFrame(row) if row else pd.DataFrame(index=[0])
+    cols = {}
+    for key, value in data.items():
+        if isinstance(value, np.ndarray) and value.ndim > 1:
+            # DataFrames cannot hold 2-D arrays: keep rows as lists, rejected by the types.
+            value = list(value.tolist())
+        elif _is_scalar(value):
+            value = [value]
+        cols[key] = value
+    try:
+        return pd.DataFrame(cols)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"dict input is not a table of columns: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# ---- params ------------------------------------------------------------------------------
+def _compile_params(schema: Any) -> Callable[[Any], Any]:
+    if schema is None:
+
+        def no_params(params: Any) -> Any:
+            if params is None or params == {}:
+                return params
+            names = list(params) if isinstance(params, dict) else type(params).__name__
+            _logger.warning(
+                "ignoring params %s: the model signature declares no params", short(names)
+            )
+            return {}
+
+        return no_params
+
+    specs = {p.name: p for p in schema.params}
+    defaults = {p.name: p.default for p in schema.params}
+
+    def enforce_params(params: Any) -> dict[str, Any]:
+        if not params:
+            if params is None or isinstance(params, dict):
+                return dict(defaults)
+        if not isinstance(params, dict):
+            raise SchemaError(f"params must be a dict, got {type(params).__name__}")
+        if any(not isinstance(k, str) for k in params):
+            params = {str(k): v for k, v in params.items()}
+        unknown = [k for k in params if k not in specs]
+        if unknown:
+            _logger.warning(
+                "ignoring params not in the model signature: %s (known: %s)",
+                short(unknown), short(list(specs)),
+            )
+        out = dict(defaults)
+        for name, value in params.items():
+            spec = specs.get(name)
+            if spec is None:
+                continue
+            try:
+                out[name] = spec.validate(value)
+            except SchemaError as exc:
+                raise SchemaError(_one_line(exc)) from None
+            except (TypeError, ValueError) as exc:
+                raise SchemaError(
+                    f"param {name!r} expects {spec.dtype!r}, got {short(value)}: "
+                    f"{_one_line(exc)}"
+                ) from None
+        return out
+
+    return enforce_params

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 #: The alembic revision the code expects; opening a store below it runs the migrations.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 metadata = MetaData()
 
@@ -104,6 +104,7 @@ model_versions = Table(
     Column("description", Text, nullable=True),
     Column("creation_time", BigInteger, nullable=False),
     Column("last_updated_time", BigInteger, nullable=False),
+    Index("ix_model_versions_run_id", "run_id"),
 )
 
 model_version_tags = Table(

@@ -163,9 +163,9 @@ def parse_runs_uri(uri: str) -> RunsURI:
     run_id, _, path = rest.partition("/")
     validate_run_id(run_id)
     try:
-        parsed_path = optional_artifact_path(path, what=f"path of URI {uri!r}")
+        parsed_path = optional_artifact_path(path, what="path")
     except UnsafePathError as exc:
-        raise InvalidURIError(str(exc)) from None
+        raise InvalidURIError(f"URI {uri!r}: {exc}") from None
     return RunsURI(run_id, parsed_path)
 
 

@@ -173,6 +173,10 @@ class Plugins:
         return [str(r) for r in (reqs or [])]
 
 
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
 def missing_flavor_message(flavor: str, failed: list[FailedPlugin] | None = None) -> str:
     """Build the "no plugin provides flavor X: pip install ..." message."""
     for f in failed or ():
@@ -255,7 +259,7 @@ def _load_entry_points(plugins: Plugins, disabled: set[str]) -> None:
         try:
             plugin = ep.load()
         except Exception as e:  # a broken plugin must never break the host
-            reason = f"{type(e).__name__}: {e}".splitlines()[0]
+            reason = _one_line(e)
             _log.warning("saveur plugin %r (%s) failed to load and is skipped: %s",
                          ep.name, dist_name or ep.value, reason)
             plugins.failed.append(FailedPlugin(ep.name, reason, dist_name))
@@ -283,7 +287,7 @@ def _register(
             pm.register(plugin, name=name)
             pm.check_pending()
     except Exception as e:  # pluggy validates hookimpls against the specs here
-        reason = f"{type(e).__name__}: {e}".splitlines()[0]
+        reason = _one_line(e)
         _log.warning("saveur plugin %r (%s) is invalid and is skipped: %s", name, source, reason)
         if pm.is_registered(plugin):
             pm.unregister(plugin)

@@ -131,7 +131,7 @@ def write_model(
     if code_dir is not None and flavor != PYFUNC_FLAVOR:
         inferred += environment.infer_code_requirements([model_dir / CODE_DIR])
     requirements = environment.resolve_requirements(
-        [*inferred, environment.saveur_requirement()], pip_requirements, extra_pip_requirements
+        inferred, pip_requirements, extra_pip_requirements
     )
     environment.write_environment_files(model_dir, requirements)
 

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from saveur.errors import IntegrityError, TrustError, UnsafePathError
+from saveur.security import (
+    compute_digests,
+    contained_path,
+    private_tempdir,
+    require_trust,
+    trust_from_env,
+    verify_digests,
+)
+
+
+@pytest.mark.parametrize(
+    ("relative", "message"),
+    [
+        ("../x", "contains '..'"),
+        ("a/../../x", "contains '..'"),
+        ("/etc/passwd", "is absolute"),
+        ("C:/x", "is absolute"),
+        ("a\\b", "backslash"),
+        ("a\x00b", "NUL byte"),
+        ("", "non-empty relative path"),
+    ],
+)
+def test_contained_path_refuses_escapes(tmp_path, relative, message):
+    with pytest.raises(UnsafePathError, match=message):
+        contained_path(tmp_path, relative)
+
+
+def test_contained_path_refuses_symlink_escaping(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "model"
+    root.mkdir()
+    os.symlink(outside, root / "link")
+    with pytest.raises(UnsafePathError, match="resolves outside"):
+        contained_path(root, "link/file")
+
+
+def test_contained_path_accepts_inside(tmp_path):
+    assert contained_path(tmp_path, "a/b.txt") == (tmp_path / "a" / "b.txt").resolve()
+
+
+def test_private_tempdir_is_0700(tmp_path):
+    path = private_tempdir(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o700
+
+
+def test_trust_comes_from_caller_then_env(monkeypatch):
+    monkeypatch.delenv("SAVEUR_TRUST_CODE", raising=False)
+    assert trust_from_env(None) is False
+    monkeypatch.setenv("SAVEUR_TRUST_CODE", "1")
+    assert trust_from_env(None) is True
+    assert trust_from_env(False) is False
+
+
+def test_require_trust_message_says_how_to_allow():
+    with pytest.raises(TrustError, match="the pickle 'x.pkl' would run code.*trust_code=True"):
+        require_trust(False, "the pickle 'x.pkl'")
+
+
+def test_digest_mismatch_and_missing_file_name_the_file(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"one")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("two")
+    digests = compute_digests(tmp_path)
+    assert set(digests) == {"a.bin", "sub/b.txt"}
+    verify_digests(tmp_path, digests)
+    (tmp_path / "sub" / "b.txt").write_text("changed")
+    with pytest.raises(IntegrityError, match="'sub/b.txt' does not match its recorded SHA-256"):
+        verify_digests(tmp_path, digests)
+    (tmp_path / "sub" / "b.txt").unlink()
+    with pytest.raises(IntegrityError, match="'sub/b.txt' is recorded in MLmodel but missing"):
+        verify_digests(tmp_path, digests)
+
+
+def test_symlink_inside_a_model_is_refused(tmp_path):
+    (tmp_path / "real").write_text("x")
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    with pytest.raises(UnsafePathError, match="'link' is a symbolic link"):
+        compute_digests(tmp_path)

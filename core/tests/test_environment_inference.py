@@ -273,3 +273,44 @@ def test_file_too_deep_for_the_parser_is_a_warning(
     with caplog.at_level(logging.WARNING, logger="saveur.environment"):
         assert infer_code_requirements([model]) == []
     assert f"could not parse '{model}' to infer its requirements (too deeply nested" in caplog.text
+
+
+# --- source files of a pickled model's class ------------------------------------------------------
+def test_object_source_paths_names_the_user_module_and_bases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "userbase_saveur_test.py", "import yaml\nclass Base:\n    pass\n")
+    write(
+        tmp_path / "usermodel_saveur_test.py",
+        "import numpy\nfrom userbase_saveur_test import Base\nclass M(Base, dict):\n    pass\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("usermodel_saveur_test", "userbase_saveur_test"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import usermodel_saveur_test
+
+    paths = environment.object_source_paths(usermodel_saveur_test.M())
+    assert [p.name for p in paths] == ["usermodel_saveur_test.py", "userbase_saveur_test.py"]
+    assert infer_code_requirements(paths) == sorted([NUMPY, PYYAML])
+
+
+def test_object_source_paths_skips_installed_and_builtin_classes() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    assert environment.object_source_paths(LinearRegression()) == []
+    assert environment.object_source_paths({"a": 1}) == []
+    assert environment.object_source_paths(Path(".")) == []
+
+
+def test_version_from_pkg_info_of_an_egg_info(site: Path) -> None:
+    info = site / "fake_egg-1.0.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: fake-egg\nVersion: 0.9.1\n")
+    assert environment.pin_requirement("fake-egg") == "fake-egg==0.9.1"
+
+
+def test_metadata_without_version_counts_as_not_installed(site: Path) -> None:
+    info = site / "fake_nover-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-nover\n")
+    assert environment.pin_requirement("fake-nover") is None

@@ -30,6 +30,7 @@ __all__ = [
     "PYTHON_VERSION",
     "check_installed_versions",
     "infer_code_requirements",
+    "object_source_paths",
     "pin_requirement",
     "python_env_conf",
     "read_python_env",
@@ -129,7 +130,8 @@ def _installed_version(dist_name: str) -> str | None:
         match = re.search(_VERSION_HEADER, header, re.MULTILINE)
         if match:
             return match.group("version")
-    return dist.version
+    version = dist.version
+    return str(version) if version else None
 
 
 # --- pinning ------------------------------------------------------------------------------
@@ -481,6 +483,28 @@ def infer_code_requirements(paths: list[Path]) -> list[str]:
             )
     pins = {pin for pin in map(pin_requirement, dists) if pin is not None}
     return sorted(pins)
+
+
+def object_source_paths(obj: object) -> list[Path]:
+    """Return the user source files that define ``obj``'s class and its base classes.
+
+    For a pickled custom model, these are the files whose imports the model needs: classes
+    from installed distributions (saveur's own ``PythonModel`` included) and the standard
+    library are left out, as are classes without a ``.py`` file (notebooks, C extensions).
+    Pass the result to :func:`infer_code_requirements`.
+    """
+    seen: dict[str, Path] = {}
+    for cls in type(obj).__mro__:
+        top = cls.__module__.partition(".")[0]
+        if top in sys.stdlib_module_names or top == "builtins":
+            continue
+        file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        if not file or not file.endswith(".py"):
+            continue
+        if top != "__main__" and (top in _module_distributions() or _distribution_named_like(top)):
+            continue
+        seen.setdefault(os.path.abspath(file), Path(file))
+    return list(seen.values())
 
 
 # --- reading back -----------------------------------------------------------------------------

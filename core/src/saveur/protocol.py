@@ -1,0 +1,808 @@
+"""MLflow's scoring protocol as plain functions: request bytes in, model input out.
+
+:func:`parse_request` reads the bodies ``mlflow models serve`` accepts (JSON with exactly one
+of ``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs`` plus optional
+``params``; CSV; Parquet) into ``ParsedRequest(data, params)``, typed by the model's
+signature as MLflow types them. :func:`predictions_to_json` and :func:`error_body` write
+MLflow's response shapes. No web framework is imported here: the server and batch scoring
+share this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, NamedTuple
+
+from saveur._enforce_values import short
+from saveur.errors import ProtocolError, UnsupportedContentTypeError
+
+__all__ = [
+    "CONTENT_TYPES",
+    "PAYLOAD_KEYS",
+    "ParsedRequest",
+    "error_body",
+    "parse_error_body",
+    "parse_request",
+    "predictions_to_json",
+]
+
+CONTENT_TYPE_JSON = "application/json"
+CONTENT_TYPE_CSV = "text/csv"
+CONTENT_TYPE_PARQUET = "application/vnd.apache.parquet"
+CONTENT_TYPES = (CONTENT_TYPE_JSON, CONTENT_TYPE_CSV, CONTENT_TYPE_PARQUET)
+PAYLOAD_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_SPLIT_KEYS = frozenset({"columns", "data", "index"})
+
+
+class ParsedRequest(NamedTuple):
+    """A parsed scoring request: the model input and the params (None when absent)."""
+
+    data: Any
+    params: dict[str, Any] | None
+
+
+# ---- entry point -------------------------------------------------------------------------
+def parse_request(body: bytes, content_type: str | None, signature: Any = None) -> ParsedRequest:
+    """Parse a scoring request body into model input and params.
+
+    ``signature`` (a ModelSignature or an input Schema) types the columns as MLflow's server
+    does (JSON numbers into the column's width, base64 into bytes, CSV dtypes). Raises
+    ProtocolError (HTTP 400) with a one-line message and ``field`` naming the part at fault,
+    or UnsupportedContentTypeError (HTTP 415).
+    """
+    mime = _media_type(content_type)
+    schema = _input_schema(signature)
+    if isinstance(body, (bytearray, memoryview)):
+        body = bytes(body)
+    if mime == CONTENT_TYPE_JSON:
+        return _parse_json_request(body, schema)
+    if mime == CONTENT_TYPE_CSV:
+        return ParsedRequest(_parse_csv(body, schema), None)
+    return ParsedRequest(_parse_parquet(body), None)
+
+
+def _media_type(content_type: str | None) -> str:
+    if not content_type or not content_type.strip():
+        raise UnsupportedContentTypeError(
+            f"missing Content-Type: send one of {list(CONTENT_TYPES)}", field="content-type"
+        )
+    mime, *parameters = (part.strip() for part in content_type.split(";"))
+    mime = mime.lower()
+    if mime not in CONTENT_TYPES:
+        raise UnsupportedContentTypeError(
+            f"unsupported content type {short(mime)}: send one of {list(CONTENT_TYPES)}",
+            field="content-type",
+        )
+    for parameter in parameters:
+        if not parameter:
+            continue
+        key, _, value = parameter.partition("=")
+        key, value = key.strip().lower(), value.strip().strip('"').lower()
+        if key != "charset":
+            # MLflow answers 415 to parameters such as the 1.x "format=pandas-split".
+            raise UnsupportedContentTypeError(
+                f"unrecognized content type parameter {short(key)}: only charset is accepted",
+                field="content-type",
+            )
+        if value not in ("utf-8", "utf8"):
+            raise UnsupportedContentTypeError(
+                f"unsupported charset {short(value)}: the scoring protocol is UTF-8 only",
+                field="content-type",
+            )
+    return mime
+
+
+def _input_schema(signature: Any) -> Any:
+    if signature is None:
+        return None
+    from saveur.types import Schema
+
+    if isinstance(signature, Schema):
+        return signature
+    return getattr(signature, "inputs", None)
+
+
+# ---- JSON --------------------------------------------------------------------------------
+def _loads(body: bytes) -> Any:
+    """Decode JSON; orjson when installed, the standard library for NaN/Infinity tokens."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a serve extra
+        orjson = None
+    if orjson is not None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # NaN/Infinity (written by MLflow's own client), bad UTF-8, or bad JSON
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(
+            f"request body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at position "
+            f"{exc.start})",
+            field="body",
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(
+            f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            field="body",
+        ) from None
+    except RecursionError:
+        raise ProtocolError("request body is not valid JSON: nested too deeply", field="body")
+
+
+def _parse_json_request(body: bytes, schema: Any) -> ParsedRequest:
+    payload = _loads(body)
+    if not isinstance(payload, dict):
+        raise ProtocolError(
+            f"request body must be a JSON object with exactly one of {list(PAYLOAD_KEYS)}, "
+            f"got {_json_type(payload)}",
+            field="body",
+        )
+    keys = [k for k in PAYLOAD_KEYS if k in payload]
+    if len(keys) != 1:
+        got = (
+            f"both {keys}" if keys else f"keys {short(list(payload))}"
+        )
+        raise ProtocolError(
+            f"request body must hold exactly one of {list(PAYLOAD_KEYS)}, got {got}",
+            field="body",
+        )
+    params = payload.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise ProtocolError(
+            f"'params' must be a JSON object, got {_json_type(params)}", field="params"
+        )
+    key = keys[0]
+    value = payload[key]
+    if key == "dataframe_split":
+        data = _parse_split(value, schema)
+    elif key == "dataframe_records":
+        data = _parse_records(value, schema)
+    elif key == "instances":
+        data = _parse_instances(value, schema)
+    else:
+        data = _parse_inputs(value, schema, "inputs")
+    return ParsedRequest(data, params)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _column_specs(schema: Any) -> dict[Any, Any]:
+    """Name -> ColSpec for a named column schema, else an empty dict."""
+    if schema is None or schema.is_tensor_spec() or schema.inputs[0].name is None:
+        return {}
+    return {spec.name: spec for spec in schema.inputs}
+
+
+def _parse_split(value: Any, schema: Any) -> Any:
+    field = "dataframe_split"
+    if not isinstance(value, dict):
+        raise ProtocolError(
+            f"'dataframe_split' must be an object with 'columns' and 'data', got "
+            f"{_json_type(value)}",
+            field=field,
+        )
+    keys = set(value)
+    if "data" not in keys or keys - _SPLIT_KEYS:
+        raise ProtocolError(
+            "'dataframe_split' must have a 'data' field and optionally 'columns' and 'index', "
+            f"got keys {short(sorted(map(str, keys)))}",
+            field=field,
+        )
+    data, columns, index = value["data"], value.get("columns"), value.get("index")
+    if not isinstance(data, list):
+        raise ProtocolError(
+            f"'dataframe_split.data' must be a list of rows, got {_json_type(data)}", field=field
+        )
+    if columns is not None and not isinstance(columns, list):
+        raise ProtocolError(
+            f"'dataframe_split.columns' must be a list of names, got {_json_type(columns)}",
+            field=field,
+        )
+    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
+        raise ProtocolError(
+            f"'dataframe_split.index' must be a list with one label per row ({len(data)})",
+            field=field,
+        )
+    if columns is not None and all(isinstance(row, list) for row in data):
+        width = len(columns)
+        for i, row in enumerate(data):
+            if len(row) != width:
+                raise ProtocolError(
+                    f"'dataframe_split.data' row {i} has {len(row)} values, expected {width} "
+                    "(one per column)",
+                    field=field,
+                )
+        if len(set(map(_hashable, columns))) == width:
+            cols = list(zip(*data)) if data else [()] * width
+            return _frame(dict(zip(columns, (list(c) for c in cols))), schema, field, index)
+    import pandas as pd
+
+    try:
+        df = pd.DataFrame(data=data, columns=columns, index=index)
+    except Exception as exc:  # pandas raises several types for malformed shapes
+        raise ProtocolError(
+            f"'dataframe_split' is not a valid split-oriented table: {_one_line(exc)}",
+            field=field,
+        ) from None
+    return _cast_frame(df, schema, field)
+
+
+def _hashable(x: Any) -> Any:
+    return x if isinstance(x, (str, int, float, bool, type(None))) else repr(x)
+
+
+def _parse_records(value: Any, schema: Any) -> Any:
+    field = "dataframe_records"
+    if not isinstance(value, list):
+        raise ProtocolError(
+            f"'dataframe_records' must be a list of records (objects), got {_json_type(value)}",
+            field=field,
+        )
+    return _records_frame(value, schema, field)
+
+
+def _records_frame(records: list, schema: Any, field: str) -> Any:
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ProtocolError(
+                f"'{field}' item {i} must be an object (a record), got {_json_type(record)}",
+                field=field,
+            )
+    names = dict.fromkeys(k for record in records for k in record)
+    columns = {name: [record.get(name) for record in records] for name in names}
+    return _frame(columns, schema, field, None)
+
+
+def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
+    """Build a DataFrame from JSON columns, typing each as the schema says."""
+    import pandas as pd
+
+    specs = _column_specs(schema)
+    data = {}
+    for name, values in columns.items():
+        spec = specs.get(name)
+        data[name] = _json_column(values, spec, field) if spec is not None else _plain(values)
+    n = len(next(iter(columns.values()))) if columns else 0
+    if index is None:
+        index = pd.RangeIndex(n)
+    try:
+        return pd.DataFrame(data, index=index, copy=False)
+    except Exception as exc:
+        raise ProtocolError(f"'{field}' is not a valid table: {_one_line(exc)}", field=field) from None
+
+
+def _plain(values: list) -> Any:
+    """A column of a name the schema does not know: let pandas infer it as MLflow does."""
+    import pandas as pd
+
+    try:
+        return pd.Series(values)
+    except Exception:
+        return _object_array(values)
+
+
+def _cast_frame(df: Any, schema: Any, field: str) -> Any:
+    """Type the columns of a DataFrame built by pandas (MLflow's cast by schema)."""
+    specs = _column_specs(schema)
+    if schema is not None and not schema.is_tensor_spec() and not specs:
+        # unnamed column schema: the first columns, by position
+        specs = dict(zip(df.columns, schema.inputs))
+    if not specs:
+        return df
+    df = df.copy(deep=False)
+    for name in df.columns:
+        spec = specs.get(name)
+        if spec is not None and df[name].ndim == 1:
+            df[name] = _json_column(df[name].tolist(), spec, field)
+    return df
+
+
+# ---- typing one JSON column --------------------------------------------------------------
+def _object_array(values: list) -> Any:
+    import numpy as np
+
+    arr = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        arr[i] = v
+    return arr
+
+
+def _bad_value(spec: Any, field: str, row: int, value: Any, why: str = "") -> ProtocolError:
+    from saveur._enforce_values import type_name
+
+    label = f"column {spec.name!r}" if spec.name is not None else "column"
+    return ProtocolError(
+        f"{label} expects {type_name(spec.type)}, got {short(value)} in row {row}{why}",
+        field=field,
+    )
+
+
+def _json_column(values: list, spec: Any, field: str) -> Any:
+    """Type a list of JSON values as the column spec says (MLflow's per-column astype)."""
+    import numpy as np
+
+    from saveur.types import DataType
+
+    t = spec.type
+    if not isinstance(t, DataType):
+        return _object_array(values)  # nested types are checked by enforcement
+    name = t.name
+    if name in ("double", "float"):
+        target = np.dtype("float64" if name == "double" else "float32")
+        try:
+            arr = np.array(values, dtype=target)
+            if arr.ndim == 1:
+                return arr
+        except (ValueError, TypeError, OverflowError):
+            pass
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            if isinstance(v, (list, dict)):
+                raise _bad_value(spec, field, i, v)
+            try:
+                float(v)
+            except (ValueError, TypeError, OverflowError):
+                raise _bad_value(spec, field, i, v) from None
+        raise ProtocolError(f"column {spec.name!r} cannot be read as {name}", field=field)
+    if name in ("long", "integer"):
+        return _json_ints(values, spec, field, np.dtype("int64" if name == "long" else "int32"))
+    if name == "boolean":
+        arr = np.array(values) if values else np.array([], dtype=bool)
+        if arr.dtype == np.dtype(bool) and arr.ndim == 1:
+            return arr
+        has_null = False
+        for i, v in enumerate(values):
+            if v is None:
+                has_null = True
+            elif not isinstance(v, bool):
+                raise _bad_value(spec, field, i, v)
+        import pandas as pd
+
+        return pd.array(values, dtype="boolean") if has_null else arr.astype(bool)
+    if name == "binary":
+        out = []
+        for i, v in enumerate(values):
+            if v is None:
+                out.append(None)
+                continue
+            if not isinstance(v, str):
+                raise _bad_value(spec, field, i, v, " (binary values are base64 strings)")
+            try:
+                out.append(base64.b64decode(v.encode("ascii"), validate=False))
+            except (binascii.Error, UnicodeEncodeError):
+                raise _bad_value(spec, field, i, v, " (not valid base64)") from None
+        return _object_array(out)
+    # string and datetime: kept as the JSON strings; enforcement checks and parses them.
+    return _object_array(values)
+
+
+def _json_ints(values: list, spec: Any, field: str, target: Any) -> Any:
+    import numpy as np
+
+    info = np.iinfo(target)
+    if values:
+        try:
+            arr = np.array(values)
+        except (ValueError, OverflowError):
+            arr = None
+        if arr is not None and arr.ndim == 1 and arr.dtype.kind == "i":
+            if arr.size and (arr.min() < info.min or arr.max() > info.max):
+                row = int(np.argmax((arr < info.min) | (arr > info.max)))
+                raise _bad_value(spec, field, row, values[row], " (out of range)")
+            return arr.astype(target)
+    out: list = []
+    has_null = False
+    for i, v in enumerate(values):
+        if v is None:
+            has_null = True
+            out.append(None)
+            continue
+        if isinstance(v, bool) or isinstance(v, (list, dict)):
+            raise _bad_value(spec, field, i, v)
+        if isinstance(v, float):
+            if v != v:
+                has_null = True
+                out.append(None)
+                continue
+            if not v.is_integer():
+                raise _bad_value(spec, field, i, v, " (not an integer)")
+            v = int(v)
+        elif isinstance(v, str):
+            try:
+                v = int(v.strip())
+            except ValueError:
+                raise _bad_value(spec, field, i, v) from None
+        if not info.min <= v <= info.max:
+            raise _bad_value(spec, field, i, v, " (out of range)")
+        out.append(v)
+    if has_null:
+        import pandas as pd
+
+        # Nullable: enforcement passes it for optional columns and names the row otherwise.
+        return pd.array(out, dtype="Int64" if target == np.dtype("int64") else "Int32")
+    return np.array(out, dtype=target)
+
+
+def _json_tensor(value: Any, dtype: Any, label: str, field: str) -> Any:
+    """A JSON value as an array of the tensor's dtype (MLflow: ``np.array(value, dtype)``)."""
+    import numpy as np
+
+    if dtype.kind in "iu":
+        try:
+            natural = np.asarray(value)
+        except ValueError:
+            natural = None
+        if natural is not None and natural.dtype.kind == "f":
+            if not np.all(np.isfinite(natural)) or not np.all(natural == np.floor(natural)):
+                raise ProtocolError(
+                    f"{label} expects {dtype}, got non-integer numbers", field=field
+                )
+    try:
+        return np.array(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        why = (
+            "the nested lists are ragged (rows of different lengths)"
+            if "inhomogeneous" in str(exc) or "sequence" in str(exc)
+            else _one_line(exc)
+        )
+        raise ProtocolError(f"{label} expects {dtype} values: {why}", field=field) from None
+
+
+# ---- instances / inputs ------------------------------------------------------------------
+def _parse_instances(value: Any, schema: Any) -> Any:
+    field = "instances"
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        if schema is not None and not schema.is_tensor_spec():
+            return _records_frame(value, schema, field)
+        for i, record in enumerate(value):
+            if not isinstance(record, dict):
+                raise ProtocolError(
+                    f"'instances' item {i} must be an object like item 0, got "
+                    f"{_json_type(record)}",
+                    field=field,
+                )
+        columns: dict[Any, list] = {}
+        for record in value:
+            for k, v in record.items():
+                columns.setdefault(k, []).append(v)
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise ProtocolError(
+                "'instances' records must all have the same keys (the inputs have different "
+                "lengths)",
+                field=field,
+            )
+        return _tensor_dict(columns, schema, field)
+    return _parse_inputs(value, schema, field)
+
+
+def _tensor_dict(columns: dict, schema: Any, field: str) -> dict:
+    import numpy as np
+
+    specs = {}
+    if schema is not None and schema.is_tensor_spec() and schema.inputs[0].name is not None:
+        specs = {s.name: s for s in schema.inputs}
+    out = {}
+    for name, values in columns.items():
+        spec = specs.get(name)
+        if spec is not None:
+            out[name] = _json_tensor(values, spec.type, f"tensor {name!r}", field)
+        else:
+            try:
+                out[name] = np.array(values)
+            except ValueError:
+                out[name] = _object_array(values)
+    return out
+
+
+def _parse_inputs(value: Any, schema: Any, field: str) -> Any:
+    import numpy as np
+
+    if schema is None:
+        if isinstance(value, dict):
+            return _tensor_dict(value, None, field)
+        if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            return [_tensor_dict(x, None, field) for x in value]
+        try:
+            return np.array(value)
+        except ValueError:
+            return _object_array(value) if isinstance(value, list) else value
+    if schema.is_tensor_spec():
+        specs = schema.inputs
+        if specs[0].name is None:
+            if isinstance(value, dict):
+                raise ProtocolError(
+                    f"'{field}' must be a (nested) list: the model takes one unnamed tensor, "
+                    "got an object",
+                    field=field,
+                )
+            return _json_tensor(value, specs[0].type, "input tensor", field)
+        if isinstance(value, dict):
+            return _tensor_dict(value, schema, field)
+        if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            return _parse_instances(value, schema)
+        if len(specs) == 1:
+            return {specs[0].name: _json_tensor(value, specs[0].type,
+                                                f"tensor {specs[0].name!r}", field)}
+        raise ProtocolError(
+            f"'{field}' must be an object mapping tensor names {short([s.name for s in specs])} "
+            f"to lists, got {_json_type(value)}",
+            field=field,
+        )
+    specs = _column_specs(schema)
+    if not specs:
+        # unnamed columns: one (nested) list typed as the first column, as MLflow does
+        if isinstance(value, dict):
+            raise ProtocolError(
+                f"'{field}' must be a (nested) list: the model's columns are unnamed, "
+                "got an object",
+                field=field,
+            )
+        return _unnamed_columns(value, schema, field)
+    if isinstance(value, dict):
+        return _dict_frame(value, schema, specs, field)
+    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        return _records_frame(value, schema, field)
+    if len(specs) == 1 and isinstance(value, list):
+        (name,) = specs
+        return _frame({name: value}, schema, field, None)
+    try:
+        return np.array(value)
+    except ValueError:
+        raise ProtocolError(
+            f"'{field}' must be an object of columns or a list of records for a model with "
+            f"named columns, got {_json_type(value)}",
+            field=field,
+        ) from None
+
+
+def _dict_frame(value: dict, schema: Any, specs: dict, field: str) -> Any:
+    from saveur.types import Array, Object
+
+    record = any(isinstance(s.type, (Array, Object)) for s in schema.inputs) or all(
+        not isinstance(v, list) for v in value.values()
+    )
+    if record:
+        return _frame({k: [v] for k, v in value.items()}, schema, field, None)
+    columns = {k: (v if isinstance(v, list) else [v]) for k, v in value.items()}
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise ProtocolError(
+            f"'{field}' columns have different lengths {sorted(lengths)}", field=field
+        )
+    return _frame(columns, schema, field, None)
+
+
+def _unnamed_columns(value: Any, schema: Any, field: str) -> Any:
+    import numpy as np
+
+    from saveur.types import DataType
+
+    first = schema.inputs[0].type
+    if isinstance(first, DataType) and first.name not in ("string", "binary", "datetime"):
+        return _json_tensor(value, first.to_numpy(), "input", field)
+    try:
+        return np.array(value, dtype=object)
+    except ValueError:
+        raise ProtocolError(f"'{field}': the nested lists are ragged", field=field) from None
+
+
+# ---- CSV and Parquet ---------------------------------------------------------------------
+_CSV_DTYPES = {
+    "double": "float64",
+    "float": "float32",
+    "long": "Int64",
+    "integer": "Int32",
+    "boolean": "boolean",
+}
+
+
+def _parse_csv(body: bytes, schema: Any) -> Any:
+    import io
+
+    import pandas as pd
+
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(
+            f"CSV body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at position "
+            f"{exc.start})",
+            field="body",
+        ) from None
+    specs = _column_specs(schema)
+    dtypes: dict[Any, Any] = {}
+    from saveur.types import DataType
+
+    for name, spec in specs.items():
+        if isinstance(spec.type, DataType):
+            # Nullable integer/boolean dtypes keep empty cells; enforcement decides on them.
+            dtypes[name] = _CSV_DTYPES.get(spec.type.name, object)
+        else:
+            dtypes[name] = object
+    try:
+        return pd.read_csv(io.BytesIO(body), dtype=dtypes or None)
+    except pd.errors.EmptyDataError:
+        raise ProtocolError("CSV body is empty: send a header row and data rows",
+                            field="body") from None
+    except pd.errors.ParserError as exc:
+        raise ProtocolError(f"CSV body is malformed: {_one_line(exc)}", field="body") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        if not dtypes:
+            raise ProtocolError(f"CSV body is malformed: {_one_line(exc)}",
+                                field="body") from None
+    # A value does not fit its column's dtype: read everything as text to name the row.
+    raw = pd.read_csv(io.BytesIO(body), dtype=object, keep_default_na=True)
+    for name in raw.columns:
+        spec = specs.get(name)
+        if spec is None or name not in dtypes or dtypes[name] is object:
+            continue
+        column = raw[name]
+        for i, v in enumerate(column.tolist()):
+            if v is None or (isinstance(v, float) and v != v):
+                continue
+            try:
+                pd.array([v]).astype(dtypes[name])
+            except (ValueError, TypeError, OverflowError):
+                raise _bad_value(spec, "body", i, v) from None
+    raise ProtocolError("CSV body does not match the model's column types", field="body")
+
+
+def _parse_parquet(body: bytes) -> Any:
+    import io
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise UnsupportedContentTypeError(
+            f"{CONTENT_TYPE_PARQUET} needs pyarrow on the server: pip install pyarrow",
+            field="content-type",
+        ) from None
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(io.BytesIO(body), engine="pyarrow")
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for bad files
+        raise ProtocolError(
+            f"body is not a valid Parquet file: {_one_line(exc)}", field="body"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# ---- responses ---------------------------------------------------------------------------
+def _jsonable(data: Any) -> Any:
+    """MLflow's ``_get_jsonable_obj``: arrays to lists, DataFrames and Series to records."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, np.ndarray):
+        return data.tolist()
+    if isinstance(data, pd.DataFrame):
+        return data.to_dict(orient="records")
+    if isinstance(data, pd.Series):
+        return pd.DataFrame(data).to_dict(orient="records")
+    return data
+
+
+def _encode_binary(x: bytes) -> str:
+    return base64.encodebytes(x).decode("ascii")
+
+
+def _default(o: Any) -> Any:
+    """MLflow's NumpyEncoder: numpy values, bytes (base64) and dates (ISO 8601)."""
+    import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(o, np.ndarray):
+        if o.dtype == object:
+            return [_default(x) if not isinstance(x, (str, int, float, bool, type(None),
+                                                      list, dict)) else x for x in o.tolist()]
+        if o.dtype.kind == "S":
+            return [_encode_binary(x) for x in o.ravel().tolist()]
+        return o.tolist()
+    if isinstance(o, np.datetime64):
+        return str(np.datetime_as_string(o))
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, (bytes, bytearray)):
+        return _encode_binary(bytes(o))
+    if isinstance(o, (pd.Timestamp, datetime.date, datetime.datetime, datetime.time)):
+        return o.isoformat()
+    if o is pd.NA or o is pd.NaT:
+        return None
+    raise TypeError(f"predictions hold a value of type {type(o).__name__} that is not JSON")
+
+
+def _all_finite_numeric(predictions: Any) -> bool:
+    """True if the predictions are numeric arrays/frames without NaN or infinity."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(predictions, np.ndarray):
+        if predictions.dtype.kind in "biu":
+            return True
+        return predictions.dtype.kind == "f" and bool(np.isfinite(predictions).all())
+    if isinstance(predictions, (pd.DataFrame, pd.Series)):
+        frame = predictions.to_frame() if isinstance(predictions, pd.Series) else predictions
+        for dtype in frame.dtypes:
+            if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf"):
+                return False
+        values = frame.to_numpy()
+        return values.dtype.kind in "biu" or bool(np.isfinite(values).all())
+    return False
+
+
+def _dumps(obj: Any, fast: bool) -> bytes:
+    if fast:
+        try:
+            import orjson
+
+            return orjson.dumps(
+                obj,
+                default=_default,
+                option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+                | orjson.OPT_PASSTHROUGH_DATETIME,
+            )
+        except ImportError:  # pragma: no cover - orjson is a serve extra
+            pass
+    # The standard library writes NaN and Infinity as MLflow does (bare tokens).
+    return json.dumps(obj, default=_default, allow_nan=True).encode("utf-8")
+
+
+def predictions_to_json(predictions: Any) -> bytes:
+    """Encode predictions as MLflow's ``{"predictions": ...}`` response body.
+
+    Arrays become (nested) lists, DataFrames and Series lists of records, numpy scalars
+    Python numbers, bytes base64, datetimes ISO 8601 strings; NaN and infinity are written
+    as the bare ``NaN``/``Infinity`` tokens MLflow's server writes.
+    """
+    import numpy as np
+
+    if isinstance(predictions, np.ndarray) and _all_finite_numeric(predictions):
+        # orjson writes C-contiguous numeric arrays natively, without tolist()
+        return _dumps({"predictions": np.ascontiguousarray(predictions)}, True)
+    fast = _all_finite_numeric(predictions)
+    return _dumps({"predictions": _jsonable(predictions)}, fast)
+
+
+def error_body(error_code: str, message: str) -> bytes:
+    """MLflow's error response body: ``{"error_code": ..., "message": ...}``."""
+    return _dumps({"error_code": error_code, "message": message}, True)
+
+
+def parse_error_body(body: bytes) -> tuple[str, str]:
+    """Read an MLflow error body back into ``(error_code, message)``; for clients and tests."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("error body is not JSON", field="body") from None
+    if not isinstance(payload, dict) or "error_code" not in payload or "message" not in payload:
+        raise ProtocolError("error body lacks 'error_code' or 'message'", field="body")
+    return str(payload["error_code"]), str(payload["message"])

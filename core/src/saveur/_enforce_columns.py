@@ -252,10 +252,11 @@ def _int_converter(rule: ColumnRule, target: Any, nullable: Any) -> Callable[[An
             values = s.to_numpy(dtype="float64", na_value=np.nan)
             na = np.isnan(values)
             present = values[~na]
-            if na.any() and bool(np.all(present == np.floor(present))) and (
-                present.size == 0
-                or (present.min() >= info.min and present.max() <= info.max)
-            ):
+            if na.any() and bool(np.all(present == np.floor(present))):
+                outside = ~na & ((values < info.min) | (values > info.max))
+                if outside.any():
+                    row = _row_of(outside)
+                    raise rule.fail(f"{int(values[row])} (out of range)", row)
                 return with_nulls(s, na)
             raise rule.fail(f"{dtype} (floats are not converted to integers)")
         raise rule.fail(str(dtype))
@@ -276,6 +277,8 @@ def _bool_converter(rule: ColumnRule, nullable: Any) -> Callable[[Any], Any]:
             if inferred.dtype != object:
                 return convert(inferred)
             na = _scan_objects(rule, s, _is_bool)
+        elif dtype == np.dtype(bool):
+            return s
         elif isinstance(dtype, type(nullable)):
             na = s.isna().to_numpy()
         else:

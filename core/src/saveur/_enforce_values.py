@@ -30,6 +30,10 @@ class ValueProblem(Exception):
 def short(value: Any) -> str:
     """A repr of ``value`` cut to a few dozen characters, so messages never dump input."""
     try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            value = value.item()  # "nan", not "np.float64(nan)"
         text = repr(value)
     except Exception:  # a broken __repr__ must not hide the real error
         text = f"<{type(value).__name__}>"

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from saveur.errors import SignatureError, UnsafePathError
 from saveur.examples import (
     InputExampleError,
@@ -35,8 +34,10 @@ def test_dataframe_is_written_in_split_orient(tmp_path):
     df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     info = write_input_example(tmp_path, df)
     assert list(info.items()) == [
-        ("artifact_path", "input_example.json"), ("type", "dataframe"),
-        ("pandas_orient", "split"), ("serving_input_path", "serving_input_example.json"),
+        ("artifact_path", "input_example.json"),
+        ("type", "dataframe"),
+        ("pandas_orient", "split"),
+        ("serving_input_path", "serving_input_example.json"),
     ]
     example, serving = _files(tmp_path)
     assert example == '{"columns": ["a", "b"], "data": [[1, "x"], [2, "y"]]}'
@@ -51,11 +52,13 @@ def test_dataframe_with_default_integer_columns_uses_values_orient(tmp_path):
 
 
 def test_dataframe_binary_base64_and_datetimes_iso():
-    df = pd.DataFrame({
-        "b": [b"ab", b"c"],
-        "t": pd.to_datetime(["2020-01-01 00:00:00.000000000", "2020-01-02 03:04:05.123456789"]),
-        "z": pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("UTC"),
-    })
+    df = pd.DataFrame(
+        {
+            "b": [b"ab", b"c"],
+            "t": pd.to_datetime(["2020-01-01 00:00:00.000000000", "2020-01-02 03:04:05.123456789"]),
+            "z": pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("UTC"),
+        }
+    )
     _, example, _ = build_input_example(df)
     assert json.loads(example)["data"] == [
         ["YWI=\n", "2020-01-01T00:00:00", "2020-01-01T00:00:00+00:00"],
@@ -80,7 +83,7 @@ def test_ndarray_is_nested_lists_with_nan_as_null(tmp_path):
     assert example == "[[1.0, null], [3.0, 4.0]]"
     assert serving == (
         '{\n  "inputs": [\n    [\n      1.0,\n      null\n    ],\n'
-        '    [\n      3.0,\n      4.0\n    ]\n  ]\n}'
+        "    [\n      3.0,\n      4.0\n    ]\n  ]\n}"
     )
 
 
@@ -129,9 +132,7 @@ def test_llm_style_dict_is_served_as_the_body():
 def test_params_are_written_alongside(tmp_path):
     params = {"p": 1, "q": [1.5], "d": dt.datetime(2020, 1, 1)}
     info = write_input_example(tmp_path, (pd.DataFrame({"a": [1]}), params))
-    assert list(info) == [
-        "artifact_path", "params", "type", "pandas_orient", "serving_input_path"
-    ]
+    assert list(info) == ["artifact_path", "params", "type", "pandas_orient", "serving_input_path"]
     assert info["params"] == "true"
     example, serving = _files(tmp_path)
     assert example == (
@@ -143,7 +144,9 @@ def test_params_are_written_alongside(tmp_path):
         "params": {"p": 1, "q": [1.5], "d": "2020-01-01T00:00:00"},
     }
     assert read_input_example_params(tmp_path, info) == {
-        "p": 1, "q": [1.5], "d": "2020-01-01T00:00:00"
+        "p": 1,
+        "q": [1.5],
+        "d": "2020-01-01T00:00:00",
     }
     pd.testing.assert_frame_equal(read_input_example(tmp_path, info), pd.DataFrame({"a": [1]}))
 
@@ -154,7 +157,10 @@ def test_sparse_matrices():
     info, example, serving = build_input_example(m)
     assert info["type"] == "sparse_matrix_csr"
     assert json.loads(example) == {
-        "data": [1.5, 2.0], "indices": [1, 0], "indptr": [0, 1, 2], "shape": [2, 2]
+        "data": [1.5, 2.0],
+        "indices": [1, 0],
+        "indptr": [0, 1, 2],
+        "shape": [2, 2],
     }
     assert json.loads(serving) == {"inputs": [[0.0, 1.5], [2.0, 0.0]]}
     assert build_input_example(sparse.csc_matrix(m))[0]["type"] == "sparse_matrix_csc"
@@ -164,10 +170,15 @@ def test_sparse_matrices():
 
 
 def test_read_dataframe_back_with_schema_restores_types(tmp_path):
-    df = pd.DataFrame({
-        "a": [1, 2], "f": np.array([1.5, 2.5], dtype="float32"), "s": ["x", "y"],
-        "b": [b"ab", b"\x00\xff"], "t": pd.to_datetime(["2020-01-01 00:00:00", "2020-01-02 03:04:05"]),
-    })
+    df = pd.DataFrame(
+        {
+            "a": [1, 2],
+            "f": np.array([1.5, 2.5], dtype="float32"),
+            "s": ["x", "y"],
+            "b": [b"ab", b"\x00\xff"],
+            "t": pd.to_datetime(["2020-01-01 00:00:00", "2020-01-02 03:04:05"]),
+        }
+    )
     info = write_input_example(tmp_path, df)
     back = read_input_example(tmp_path, info, schema=infer_schema(df))
     assert back["b"].tolist() == [b"ab", b"\x00\xff"]
@@ -221,14 +232,18 @@ def test_unsupported_examples_are_errors():
         build_input_example(pd.Series([1]))
     with pytest.raises(InputExampleError, match="of type NoneType is not supported"):
         build_input_example(None)
-    with pytest.raises(InputExampleError, match=r"mixes numpy arrays with other values \(keys \['b'\]\)"):
+    with pytest.raises(
+        InputExampleError, match=r"mixes numpy arrays with other values \(keys \['b'\]\)"
+    ):
         build_input_example({"a": np.array([1]), "b": 1})
     with pytest.raises(InputExampleError, match="list contains numpy arrays"):
         build_input_example([np.array([1])])
     with pytest.raises(InputExampleError, match="not JSON-serializable"):
         build_input_example({"a": object()})
-    with pytest.raises(InputExampleError, match="input example params: cannot infer the params "
-                       "schema: param 'p': expected a scalar"):
+    with pytest.raises(
+        InputExampleError,
+        match="input example params: cannot infer the params schema: param 'p': expected a scalar",
+    ):
         build_input_example((["a"], {"p": None}))
     assert issubclass(InputExampleError, SignatureError)
 
@@ -250,7 +265,9 @@ def test_bad_info_and_files_are_errors(tmp_path):
         read_input_example(tmp_path, {"type": "ndarray"})
     with pytest.raises(InputExampleError, match="input example type 'pickle' is not one of"):
         read_input_example(tmp_path, {**_INFO, "type": "pickle"})
-    with pytest.raises(InputExampleError, match="input example file 'input_example.json' is missing"):
+    with pytest.raises(
+        InputExampleError, match="input example file 'input_example.json' is missing"
+    ):
         read_input_example(tmp_path, {**_INFO, "type": "ndarray"})
     (tmp_path / "input_example.json").write_text("{nope")
     with pytest.raises(InputExampleError, match="input example file is not valid JSON"):

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from saveur.errors import SignatureError
 from saveur.signature import infer_param_schema, infer_schema, infer_signature
 from saveur.types import AnyType, Array, ColSpec, DataType, Object, Property, Schema, TensorSpec
@@ -26,15 +25,31 @@ def _types(data) -> dict:
 
 
 def test_dataframe_numpy_dtypes():
-    df = pd.DataFrame({
-        "a": [1, 2], "b": [1.0, 2.5], "c": ["x", "y"], "d": [True, False],
-        "e": np.array([1, 2], dtype="int32"), "f": np.array([1, 2], dtype="float32"),
-        "g": np.array([1, 2], dtype="int8"), "h": np.array([1, 2], dtype="uint32"),
-        "i": np.array([1, 2], dtype="float16"), "j": np.array([1, 2], dtype="uint16"),
-    })
+    df = pd.DataFrame(
+        {
+            "a": [1, 2],
+            "b": [1.0, 2.5],
+            "c": ["x", "y"],
+            "d": [True, False],
+            "e": np.array([1, 2], dtype="int32"),
+            "f": np.array([1, 2], dtype="float32"),
+            "g": np.array([1, 2], dtype="int8"),
+            "h": np.array([1, 2], dtype="uint32"),
+            "i": np.array([1, 2], dtype="float16"),
+            "j": np.array([1, 2], dtype="uint16"),
+        }
+    )
     assert _types(df) == {
-        "a": "long", "b": "double", "c": "string", "d": "boolean", "e": "integer",
-        "f": "float", "g": "integer", "h": "long", "i": "float", "j": "integer",
+        "a": "long",
+        "b": "double",
+        "c": "string",
+        "d": "boolean",
+        "e": "integer",
+        "f": "float",
+        "g": "integer",
+        "h": "long",
+        "i": "float",
+        "j": "integer",
     }
 
 
@@ -47,11 +62,15 @@ def test_dataframe_encoding_is_byte_exact():
 
 
 def test_dataframe_nullable_extension_dtypes_are_optional_when_missing():
-    df = pd.DataFrame({
-        "a": pd.array([1, None], dtype="Int64"), "b": pd.array([True, None], dtype="boolean"),
-        "c": pd.array(["x", None], dtype="string"), "d": pd.array([1.5, None], dtype="Float64"),
-        "e": pd.array([1, 2], dtype="Int32"),
-    })
+    df = pd.DataFrame(
+        {
+            "a": pd.array([1, None], dtype="Int64"),
+            "b": pd.array([True, None], dtype="boolean"),
+            "c": pd.array(["x", None], dtype="string"),
+            "d": pd.array([1.5, None], dtype="Float64"),
+            "e": pd.array([1, 2], dtype="Int32"),
+        }
+    )
     assert _inputs(df) == [
         {"type": "long", "name": "a", "required": False},
         {"type": "boolean", "name": "b", "required": False},
@@ -62,8 +81,13 @@ def test_dataframe_nullable_extension_dtypes_are_optional_when_missing():
 
 
 def test_dataframe_categoricals_take_their_categories_type():
-    df = pd.DataFrame({"a": pd.Categorical(["x", "y"]), "b": pd.Categorical([1, 2]),
-                       "c": pd.Categorical([1.5, None])})
+    df = pd.DataFrame(
+        {
+            "a": pd.Categorical(["x", "y"]),
+            "b": pd.Categorical([1, 2]),
+            "c": pd.Categorical([1.5, None]),
+        }
+    )
     assert _inputs(df) == [
         {"type": "string", "name": "a", "required": True},
         {"type": "long", "name": "b", "required": True},
@@ -78,11 +102,13 @@ def test_dataframe_datetimes_of_any_resolution(unit):
 
 
 def test_dataframe_timezone_aware_datetimes_and_dates():
-    df = pd.DataFrame({
-        "tz": pd.to_datetime(["2020-01-01"]).tz_localize("Europe/Paris"),
-        "date": [dt.date(2020, 1, 1)],
-        "nat": pd.to_datetime(["2020-01-01"]).append(pd.DatetimeIndex([pd.NaT]))[:1],
-    })
+    df = pd.DataFrame(
+        {
+            "tz": pd.to_datetime(["2020-01-01"]).tz_localize("Europe/Paris"),
+            "date": [dt.date(2020, 1, 1)],
+            "nat": pd.to_datetime(["2020-01-01"]).append(pd.DatetimeIndex([pd.NaT]))[:1],
+        }
+    )
     assert _types(df) == {"tz": "datetime", "date": "datetime", "nat": "datetime"}
     with_nat = pd.DataFrame({"t": pd.to_datetime(["2020-01-01", None])})
     assert _inputs(with_nat) == [{"type": "datetime", "name": "t", "required": False}]
@@ -125,16 +151,25 @@ def test_dataframe_nested_columns():
     df = pd.DataFrame({"l": [[1, 2], [3]], "o": [{"x": 1}, {"x": 2, "y": "s"}], "s": [["a"], []]})
     assert _inputs(df) == [
         {"type": "array", "items": {"type": "long"}, "name": "l", "required": True},
-        {"type": "object", "properties": {"x": {"type": "long", "required": True},
-                                          "y": {"type": "string", "required": False}},
-         "name": "o", "required": True},
+        {
+            "type": "object",
+            "properties": {
+                "x": {"type": "long", "required": True},
+                "y": {"type": "string", "required": False},
+            },
+            "name": "o",
+            "required": True,
+        },
         {"type": "array", "items": {"type": "string"}, "name": "s", "required": True},
     ]
 
 
 def test_dataframe_unsupported_dtypes_are_errors_naming_the_column():
-    with pytest.raises(SignatureError, match=r"cannot infer the model input schema from DataFrame: "
-                       r"column 'u' has unsupported dtype 'uint64' \(uint64 does not fit in long"):
+    with pytest.raises(
+        SignatureError,
+        match=r"cannot infer the model input schema from DataFrame: "
+        r"column 'u' has unsupported dtype 'uint64' \(uint64 does not fit in long",
+    ):
         infer_signature(pd.DataFrame({"u": np.array([1], dtype="uint64")}))
     with pytest.raises(SignatureError, match="column 'd' has unsupported dtype 'timedelta64"):
         infer_signature(pd.DataFrame({"d": pd.to_timedelta([1], unit="s")}))
@@ -143,8 +178,11 @@ def test_dataframe_unsupported_dtypes_are_errors_naming_the_column():
 
 
 def test_dataframe_mixed_object_column_is_an_error():
-    with pytest.raises(SignatureError, match="column 'm': expected all values in the list to have "
-                       "the same type.*found long and string"):
+    with pytest.raises(
+        SignatureError,
+        match="column 'm': expected all values in the list to have "
+        "the same type.*found long and string",
+    ):
         infer_signature(pd.DataFrame({"m": pd.Series([1, "a"], dtype=object)}))
 
 
@@ -231,31 +269,55 @@ def test_list_of_dicts_merges_rows():
 
 def test_list_of_dicts_with_nested_objects_merges_properties():
     data = [{"m": [{"role": "u", "content": "hi"}]}, {"m": [{"role": "u", "content": "a", "n": 1}]}]
-    assert infer_schema(data) == Schema([ColSpec(
-        Array(Object([Property("content", "string"), Property("n", "long", required=False),
-                      Property("role", "string")])),
-        name="m",
-    )])
+    assert infer_schema(data) == Schema(
+        [
+            ColSpec(
+                Array(
+                    Object(
+                        [
+                            Property("content", "string"),
+                            Property("n", "long", required=False),
+                            Property("role", "string"),
+                        ]
+                    )
+                ),
+                name="m",
+            )
+        ]
+    )
 
 
 def test_list_of_scalars_and_empty_list():
     assert _inputs(["a", "b"]) == [{"type": "string", "required": True}]
     assert _inputs([1.5, None, 2.0]) == [{"type": "double", "required": True}]
     assert _inputs([]) == [{"type": "string", "required": True}]
-    assert _inputs([[1], [2, 3]]) == [{"type": "array", "items": {"type": "long"}, "required": True}]
+    assert _inputs([[1], [2, 3]]) == [
+        {"type": "array", "items": {"type": "long"}, "required": True}
+    ]
 
 
 def test_mixed_list_is_an_error():
-    with pytest.raises(SignatureError, match="the list: expected all values in the list to have "
-                       "the same type.*found string and long"):
+    with pytest.raises(
+        SignatureError,
+        match="the list: expected all values in the list to have "
+        "the same type.*found string and long",
+    ):
         infer_signature(["a", 1])
 
 
 @pytest.mark.parametrize(
     ("value", "type_name"),
-    [("hello", "string"), (3, "long"), (3.5, "double"), (True, "boolean"), (b"x", "binary"),
-     (dt.datetime(2020, 1, 1), "datetime"), (np.float32(1), "float"), (np.int32(1), "integer"),
-     (pd.Timestamp("2020-01-01"), "datetime")],
+    [
+        ("hello", "string"),
+        (3, "long"),
+        (3.5, "double"),
+        (True, "boolean"),
+        (b"x", "binary"),
+        (dt.datetime(2020, 1, 1), "datetime"),
+        (np.float32(1), "float"),
+        (np.int32(1), "integer"),
+        (pd.Timestamp("2020-01-01"), "datetime"),
+    ],
 )
 def test_scalars(value, type_name):
     assert _inputs(value) == [{"type": type_name, "required": True}]
@@ -265,14 +327,22 @@ def test_dict_of_values_and_chat_request():
     assert _inputs({"a": "x", "b": [1, 2], "c": {"k": 1.5}, "d": None}) == [
         {"type": "string", "name": "a", "required": True},
         {"type": "array", "items": {"type": "long"}, "name": "b", "required": True},
-        {"type": "object", "properties": {"k": {"type": "double", "required": True}},
-         "name": "c", "required": True},
+        {
+            "type": "object",
+            "properties": {"k": {"type": "double", "required": True}},
+            "name": "c",
+            "required": True,
+        },
         {"type": "any", "name": "d", "required": False},
     ]
-    assert infer_schema({"messages": [{"role": "user", "content": "hi"}]}) == Schema([ColSpec(
-        Array(Object([Property("content", "string"), Property("role", "string")])),
-        name="messages",
-    )])
+    assert infer_schema({"messages": [{"role": "user", "content": "hi"}]}) == Schema(
+        [
+            ColSpec(
+                Array(Object([Property("content", "string"), Property("role", "string")])),
+                name="messages",
+            )
+        ]
+    )
 
 
 def test_dict_errors():
@@ -285,8 +355,11 @@ def test_dict_errors():
 
 
 def test_unsupported_inputs_say_what_is_supported():
-    with pytest.raises(SignatureError, match="cannot infer the model input schema from object: "
-                       "the value: object value .* has no signature type.*supported are pandas"):
+    with pytest.raises(
+        SignatureError,
+        match="cannot infer the model input schema from object: "
+        "the value: object value .* has no signature type.*supported are pandas",
+    ):
         infer_signature(object())
     with pytest.raises(SignatureError, match="a tuple is not a supported input: use a list"):
         infer_signature((1, 2))
@@ -309,8 +382,17 @@ def test_outputs_and_input_none():
 
 
 def test_params_inference_and_encoding():
-    params = {"a": 1, "b": 1.5, "c": "s", "d": True, "e": [1, 2], "f": dt.datetime(2020, 1, 1),
-              "g": [dt.datetime(2020, 1, 1)], "h": np.float32(1), "i": {"x": 1}}
+    params = {
+        "a": 1,
+        "b": 1.5,
+        "c": "s",
+        "d": True,
+        "e": [1, 2],
+        "f": dt.datetime(2020, 1, 1),
+        "g": [dt.datetime(2020, 1, 1)],
+        "h": np.float32(1),
+        "i": {"x": 1},
+    }
     assert infer_signature(np.zeros(2), params=params).to_dict()["params"] == (
         '[{"name": "a", "default": 1, "shape": null, "type": "long"}, '
         '{"name": "b", "default": 1.5, "shape": null, "type": "double"}, '
@@ -333,9 +415,12 @@ def test_params_do_not_alias_the_callers_values():
 
 
 def test_bad_params_are_all_named():
-    with pytest.raises(SignatureError, match=r"cannot infer the params schema: param 'm': expected "
-                       r"a scalar or a 1-D list, got a 2-D array; param 'n': expected a scalar, a "
-                       r"1-D list or a dict, got NoneType; param 'b': binary params"):
+    with pytest.raises(
+        SignatureError,
+        match=r"cannot infer the params schema: param 'm': expected "
+        r"a scalar or a 1-D list, got a 2-D array; param 'n': expected a scalar, a "
+        r"1-D list or a dict, got NoneType; param 'b': binary params",
+    ):
         infer_param_schema({"m": [[1]], "n": None, "b": b"x"})
     with pytest.raises(SignatureError, match="params must be a dict, got list"):
         infer_param_schema([1])

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from saveur.errors import SignatureError
 from saveur.signature import ModelSignature
 from saveur.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
@@ -70,7 +69,9 @@ def test_empty_signature_is_an_error():
 
 
 def test_wrong_part_types_are_errors():
-    with pytest.raises(SignatureError, match="inputs must be None or a saveur.types.Schema, got list"):
+    with pytest.raises(
+        SignatureError, match="inputs must be None or a saveur.types.Schema, got list"
+    ):
         ModelSignature(inputs=[ColSpec("long")])
     with pytest.raises(SignatureError, match="params must be None or a saveur.types.ParamSchema"):
         ModelSignature(inputs=Schema([ColSpec("long")]), params={"a": 1})

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-
 from saveur.errors import SchemaError, SignatureError
 from saveur.types import (
     AnyType,
@@ -20,18 +19,23 @@ from saveur.types import (
     ParamSpec,
     Property,
     Schema,
+    SparkMLVector,
     TensorSpec,
 )
-from saveur.types import SparkMLVector
-
 
 # --- DataType ----------------------------------------------------------------------------
 
 
 def test_datatype_members_and_values_match_mlflow():
     assert [(t.name, t.value) for t in DataType] == [
-        ("boolean", 1), ("integer", 2), ("long", 3), ("float", 4), ("double", 5),
-        ("string", 6), ("binary", 7), ("datetime", 8),
+        ("boolean", 1),
+        ("integer", 2),
+        ("long", 3),
+        ("float", 4),
+        ("double", 5),
+        ("string", 6),
+        ("binary", 7),
+        ("datetime", 8),
     ]
 
 
@@ -64,7 +68,9 @@ def test_datatype_from_numpy_type():
 
 
 def test_datatype_from_unknown_name_lists_valid_names():
-    with pytest.raises(SignatureError, match=r"unsupported type 'decimal': expected one of \['boolean'"):
+    with pytest.raises(
+        SignatureError, match=r"unsupported type 'decimal': expected one of \['boolean'"
+    ):
         DataType.from_name("decimal")
 
 
@@ -73,7 +79,9 @@ def test_datatype_from_unknown_name_lists_valid_names():
 
 def test_colspec_encoding_writes_type_name_required_in_order():
     assert list(ColSpec("double", "x").to_dict().items()) == [
-        ("type", "double"), ("name", "x"), ("required", True)
+        ("type", "double"),
+        ("name", "x"),
+        ("required", True),
     ]
     assert ColSpec(DataType.string, required=True).to_dict() == {"type": "string", "required": True}
 
@@ -137,7 +145,8 @@ def test_object_errors():
 def test_array_map_any_encoding_and_repr():
     assert Array("long").to_dict() == {"type": "array", "items": {"type": "long"}}
     assert Array(Array("string")).to_dict() == {
-        "type": "array", "items": {"type": "array", "items": {"type": "string"}}
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "string"}},
     }
     assert Map("double").to_dict() == {"type": "map", "values": {"type": "double"}}
     assert AnyType().to_dict() == {"type": "any"}
@@ -180,14 +189,16 @@ def test_sparkml_vector_round_trip():
 def test_object_merge_makes_one_sided_properties_optional():
     a = Object([Property("a", "string"), Property("b", "double")])
     b = Object([Property("a", "string"), Property("c", "boolean")])
-    assert a._merge(b) == Object([
-        Property("a", "string"),
-        Property("b", "double", required=False),
-        Property("c", "boolean", required=False),
-    ])
-    assert a._merge(AnyType()) == Object([
-        Property("a", "string", required=False), Property("b", "double", required=False)
-    ])
+    assert a._merge(b) == Object(
+        [
+            Property("a", "string"),
+            Property("b", "double", required=False),
+            Property("c", "boolean", required=False),
+        ]
+    )
+    assert a._merge(AnyType()) == Object(
+        [Property("a", "string", required=False), Property("b", "double", required=False)]
+    )
 
 
 def test_merge_conflicting_types_is_an_error():
@@ -204,10 +215,13 @@ def test_merge_conflicting_types_is_an_error():
 
 def test_tensorspec_encoding():
     assert TensorSpec(np.dtype("float32"), (-1, 4)).to_dict() == {
-        "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": (-1, 4)}
+        "type": "tensor",
+        "tensor-spec": {"dtype": "float32", "shape": (-1, 4)},
     }
     assert list(TensorSpec(np.dtype("int64"), [-1], "x").to_dict()) == [
-        "name", "type", "tensor-spec"
+        "name",
+        "type",
+        "tensor-spec",
     ]
 
 
@@ -222,7 +236,9 @@ def test_tensorspec_equality_repr_and_required():
 
 
 def test_tensorspec_errors():
-    with pytest.raises(SignatureError, match=r"give flexible dtypes without a size, as np.dtype\('str'\)"):
+    with pytest.raises(
+        SignatureError, match=r"give flexible dtypes without a size, as np.dtype\('str'\)"
+    ):
         TensorSpec(np.dtype("<U10"), (-1,))
     with pytest.raises(SignatureError, match="shape must be a tuple or list"):
         TensorSpec("float64", 3)
@@ -329,7 +345,10 @@ def test_schema_repr_and_equality():
 
 def test_paramspec_encoding_key_order():
     assert list(ParamSpec("p", "long", 3).to_dict().items()) == [
-        ("name", "p"), ("default", 3), ("shape", None), ("type", "long")
+        ("name", "p"),
+        ("default", 3),
+        ("shape", None),
+        ("type", "long"),
     ]
     assert ParamSchema([ParamSpec("l", "double", [1, 2.5], (-1,))]).to_json() == (
         '[{"name": "l", "default": [1.0, 2.5], "shape": [-1], "type": "double"}]'
@@ -378,7 +397,9 @@ def test_paramspec_accepts_safe_defaults(dtype, value, expected):
     ],
 )
 def test_paramspec_rejects_unsafe_defaults_naming_the_param(dtype, value, reason):
-    with pytest.raises(SignatureError, match=f"param 'p' \\({dtype}\\): invalid default .*: {reason}"):
+    with pytest.raises(
+        SignatureError, match=f"param 'p' \\({dtype}\\): invalid default .*: {reason}"
+    ):
         ParamSpec("p", dtype, value)
 
 
@@ -386,7 +407,9 @@ def test_paramspec_one_dimensional():
     assert ParamSpec("p", "long", np.array([1, 2]), (-1,)).default == [1, 2]
     assert ParamSpec("p", "string", [], (-1,)).default == []
     assert ParamSpec("p", "long", [None, 1], (-1,)).default == [None, 1]
-    with pytest.raises(SignatureError, match=r"expects a 1-D list \(shape \(-1,\)\), got list with ndim 2"):
+    with pytest.raises(
+        SignatureError, match=r"expects a 1-D list \(shape \(-1,\)\), got list with ndim 2"
+    ):
         ParamSpec("p", "long", [[1]], (-1,))
     with pytest.raises(SignatureError, match="got int with ndim 0"):
         ParamSpec("p", "long", 1, (-1,))
@@ -417,9 +440,14 @@ def test_paramspec_object_default_checked_against_properties():
     obj = Object([Property("x", "long"), Property("a", "string", required=False)])
     spec = ParamSpec("o", obj, {"x": 1})
     assert spec.to_dict() == {
-        "name": "o", "default": {"x": 1}, "shape": None, "type": "object",
-        "properties": {"a": {"type": "string", "required": False},
-                       "x": {"type": "long", "required": True}},
+        "name": "o",
+        "default": {"x": 1},
+        "shape": None,
+        "type": "object",
+        "properties": {
+            "a": {"type": "string", "required": False},
+            "x": {"type": "long", "required": True},
+        },
     }
     with pytest.raises(SignatureError, match=r"value\['x'\] expects long, got str"):
         ParamSpec("o", obj, {"x": "s"})
@@ -432,7 +460,9 @@ def test_paramspec_object_default_checked_against_properties():
 def test_paramspec_validate_raises_schema_error_for_predict_time_values():
     spec = ParamSpec("k", "long", 1)
     assert spec.validate(np.int64(4)) == 4
-    with pytest.raises(SchemaError, match="param 'k' \\(long\\): cannot safely convert str 'x' to long"):
+    with pytest.raises(
+        SchemaError, match="param 'k' \\(long\\): cannot safely convert str 'x' to long"
+    ):
         spec.validate("x")
 
 

@@ -13,17 +13,17 @@ import warnings
 import pytest
 
 try:
-    import mlflow  # noqa: F401
+    import mlflow
     from mlflow.models import ModelSignature as MLflowSignature
     from mlflow.models import infer_signature as mlflow_infer_signature
     from mlflow.models.utils import _Example, _read_example
 except ImportError as exc:  # pragma: no cover - depends on the env
-    pytest.skip(f"MLflow is not importable here ({exc}); run in the compat env",
-                allow_module_level=True)
+    pytest.skip(
+        f"MLflow is not importable here ({exc}); run in the compat env", allow_module_level=True
+    )
 
 import numpy as np
 import pandas as pd
-
 from _mlflow_signatures import CASES, PARAMS
 from saveur.examples import build_input_example, read_input_example, write_input_example
 from saveur.signature import ModelSignature, infer_signature
@@ -75,27 +75,50 @@ def _mlflow_hand_built():
     from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
     from mlflow.types.schema import AnyType, Array, Map, Object, Property, SparkMLVector
 
-    obj = Object([Property("z", DataType.string), Property("a", Array(DataType.long), False),
-                  Property("m", Map(Object([Property("q", AnyType())])))])
-    columns = Schema([
-        ColSpec(DataType.boolean, "b"), ColSpec(DataType.integer, "i", required=False),
-        ColSpec(DataType.float, "f"), ColSpec(DataType.binary, "y"),
-        ColSpec(DataType.datetime, "t", required=False), ColSpec(Array(Array(DataType.double)), "aa"),
-        ColSpec(obj, "o"), ColSpec(Map(DataType.string), "mp", required=False),
-        ColSpec(AnyType(), "any", required=False), ColSpec(SparkMLVector(), "vec"),
-    ])
-    tensors = Schema([TensorSpec(np.dtype("float32"), (-1, 28, 28), "img"),
-                      TensorSpec(np.dtype("str"), (-1,), "txt")])
-    params = ParamSchema([
-        ParamSpec("n", DataType.long, 3), ParamSpec("x", DataType.double, 1.5),
-        ParamSpec("s", DataType.string, None), ParamSpec("ok", DataType.boolean, True),
-        ParamSpec("t", DataType.datetime, dt.datetime(2020, 1, 2, 3, 4, 5, 6)),
-        ParamSpec("d", DataType.datetime, dt.date(2021, 5, 6)),
-        ParamSpec("lst", DataType.float, [1.0, 2.5], (-1,)),
-        ParamSpec("ts", DataType.datetime, [dt.datetime(2020, 1, 1)], (-1,)),
-        ParamSpec("obj", Object([Property("k", DataType.long), Property("v", DataType.string,
-                                                                      False)]), {"k": 1}),
-    ])
+    obj = Object(
+        [
+            Property("z", DataType.string),
+            Property("a", Array(DataType.long), False),
+            Property("m", Map(Object([Property("q", AnyType())]))),
+        ]
+    )
+    columns = Schema(
+        [
+            ColSpec(DataType.boolean, "b"),
+            ColSpec(DataType.integer, "i", required=False),
+            ColSpec(DataType.float, "f"),
+            ColSpec(DataType.binary, "y"),
+            ColSpec(DataType.datetime, "t", required=False),
+            ColSpec(Array(Array(DataType.double)), "aa"),
+            ColSpec(obj, "o"),
+            ColSpec(Map(DataType.string), "mp", required=False),
+            ColSpec(AnyType(), "any", required=False),
+            ColSpec(SparkMLVector(), "vec"),
+        ]
+    )
+    tensors = Schema(
+        [
+            TensorSpec(np.dtype("float32"), (-1, 28, 28), "img"),
+            TensorSpec(np.dtype("str"), (-1,), "txt"),
+        ]
+    )
+    params = ParamSchema(
+        [
+            ParamSpec("n", DataType.long, 3),
+            ParamSpec("x", DataType.double, 1.5),
+            ParamSpec("s", DataType.string, None),
+            ParamSpec("ok", DataType.boolean, True),
+            ParamSpec("t", DataType.datetime, dt.datetime(2020, 1, 2, 3, 4, 5, 6)),
+            ParamSpec("d", DataType.datetime, dt.date(2021, 5, 6)),
+            ParamSpec("lst", DataType.float, [1.0, 2.5], (-1,)),
+            ParamSpec("ts", DataType.datetime, [dt.datetime(2020, 1, 1)], (-1,)),
+            ParamSpec(
+                "obj",
+                Object([Property("k", DataType.long), Property("v", DataType.string, False)]),
+                {"k": 1},
+            ),
+        ]
+    )
     return [
         MLflowSignature(columns, tensors, params),
         MLflowSignature(tensors),
@@ -114,17 +137,27 @@ def test_hand_built_mlflow_signatures_round_trip(index):
 
 def _example_cases():
     extra = {
-        "df_everything": lambda: pd.DataFrame({
-            "a": [1, 2], "b": [1.5, np.nan], "c": ["x", None], "d": [b"ab" * 50, b"c"],
-            "e": pd.to_datetime(["2020-01-01 00:00:00.000000000",
-                                 "2020-01-02 03:04:05.123456789"]),
-            "f": [True, False],
-        }),
-        "tuple_df": lambda: (pd.DataFrame({"a": [1]}),
-                             {"p": 1, "q": [1.5], "d": dt.datetime(2020, 1, 1)}),
+        "df_everything": lambda: pd.DataFrame(
+            {
+                "a": [1, 2],
+                "b": [1.5, np.nan],
+                "c": ["x", None],
+                "d": [b"ab" * 50, b"c"],
+                "e": pd.to_datetime(
+                    ["2020-01-01 00:00:00.000000000", "2020-01-02 03:04:05.123456789"]
+                ),
+                "f": [True, False],
+            }
+        ),
+        "tuple_df": lambda: (
+            pd.DataFrame({"a": [1]}),
+            {"p": 1, "q": [1.5], "d": dt.datetime(2020, 1, 1)},
+        ),
         "tuple_nd": lambda: (np.array([1]), {"p": "s"}),
-        "tuple_chat": lambda: ({"messages": [{"role": "user", "content": "hi"}]},
-                               {"temperature": 0.5}),
+        "tuple_chat": lambda: (
+            {"messages": [{"role": "user", "content": "hi"}]},
+            {"temperature": 0.5},
+        ),
         "nd_nan_f32": lambda: np.array([[1.0, np.nan], [3, 4]], dtype="float32"),
         "dict_nd_params": lambda: ({"x": np.array([1.5, np.nan])}, {"k": [1, 2]}),
         "nd_datetime_ns": lambda: np.array(["2020-01-01"], dtype="datetime64[ns]"),
@@ -142,12 +175,23 @@ def test_input_example_files_are_byte_identical(case):
     make = _example_cases()[case]
     mlflow_example = _Example(make())
     assert build_input_example(make()) == (
-        mlflow_example.info, mlflow_example.json_input_example, mlflow_example.json_serving_input
+        mlflow_example.info,
+        mlflow_example.json_input_example,
+        mlflow_example.json_serving_input,
     )
 
 
-@pytest.mark.parametrize("case", ["df_numpy_dtypes", "df_bytes", "ndarray_2d", "dict_of_arrays",
-                                  "list_of_dicts", "dict_of_values"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "df_numpy_dtypes",
+        "df_bytes",
+        "ndarray_2d",
+        "dict_of_arrays",
+        "list_of_dicts",
+        "dict_of_values",
+    ],
+)
 def test_mlflow_reads_saveur_examples_and_back(case, tmp_path):
     from mlflow.models import Model
 
@@ -173,8 +217,9 @@ def test_mlflow_reads_saveur_examples_and_back(case, tmp_path):
 def test_model_saved_by_mlflow_reads_in_saveur(tmp_path):
     import yaml
 
-    df = pd.DataFrame({"x": [1.0, 2.0], "name": ["a", "b"], "when": pd.to_datetime(
-        ["2020-01-01", "2020-06-01"])})
+    df = pd.DataFrame(
+        {"x": [1.0, 2.0], "name": ["a", "b"], "when": pd.to_datetime(["2020-01-01", "2020-06-01"])}
+    )
     params = {"k": 2, "mode": "fast"}
 
     class Echo(mlflow.pyfunc.PythonModel):

@@ -89,7 +89,7 @@ def _ndarray_to_json(a: Any) -> Any:
 
     # NaN becomes null in numeric arrays (MLflow's rule; DataFrames keep NaN).
     if np.issubdtype(a.dtype, np.number):
-        return np.where(np.isnan(a), None, a).tolist()
+        return np.where(np.isnan(a), None, a).tolist()  # type: ignore[attr-defined]
     return a.tolist()
 
 
@@ -167,8 +167,8 @@ def build_input_example(example: Any) -> tuple[dict[str, Any], str, str | None]:
         info["type"] = "json_object"
         serving = {"inputs": data}
     elif _is_sparse(data):
-        info["type"] = "sparse_matrix_csc" if type(data).__name__ == "csc_matrix" else (
-            "sparse_matrix_csr"
+        info["type"] = (
+            "sparse_matrix_csc" if type(data).__name__ == "csc_matrix" else ("sparse_matrix_csr")
         )
         serving = {"inputs": data.toarray()}
         data = {
@@ -232,7 +232,9 @@ def _load_example_json(model_dir: str | os.PathLike[str], info: dict[str, Any]) 
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputExampleError(f"input example file {info['artifact_path']!r} is missing") from None
+        raise InputExampleError(
+            f"input example file {info['artifact_path']!r} is missing"
+        ) from None
     except ValueError as exc:
         raise InputExampleError(f"input example file is not valid JSON: {exc}") from None
 
@@ -327,7 +329,7 @@ def _read_dataframe(raw: Any, schema: Any) -> Any:
     from saveur.types import DataType
 
     names = schema.input_names()
-    for col_name, col_type in zip(names, schema.input_types()):
+    for col_name, col_type in zip(names, schema.input_types(), strict=True):
         if col_name not in df.columns or not isinstance(col_type, DataType):
             continue
         col = df[col_name]

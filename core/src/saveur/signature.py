@@ -74,8 +74,11 @@ class ModelSignature:
                 f"a signature must be a mapping, got {type(signature_dict).__name__}"
             )
         parts: dict[str, Any] = {}
-        for key, parser in (("inputs", Schema.from_json), ("outputs", Schema.from_json),
-                            ("params", ParamSchema.from_json)):
+        for key, parser in (
+            ("inputs", Schema.from_json),
+            ("outputs", Schema.from_json),
+            ("params", ParamSchema.from_json),
+        ):
             raw = signature_dict.get(key)
             try:
                 parts[key] = parser(raw) if raw else None
@@ -138,47 +141,55 @@ def infer_schema(data: Any) -> Schema:
         for row in data:
             for k, v in row.items():
                 columns.setdefault(k, []).append(v)
-        return Schema([
-            ColSpec(
-                _array_item_type(values, f"column {name!r}"),
-                name=name,
-                required=all(row.get(name) is not None for row in data),
-            )
-            for name, values in columns.items()
-        ])
+        return Schema(
+            [
+                ColSpec(
+                    _array_item_type(values, f"column {name!r}"),
+                    name=name,
+                    required=all(row.get(name) is not None for row in data),
+                )
+                for name, values in columns.items()
+            ]
+        )
     if isinstance(data, dict):
         if not data:
             raise SignatureError("the dict is empty")
         if all(isinstance(v, np.ndarray) for v in data.values()):
-            return Schema([
-                TensorSpec(_clean_tensor_type(a.dtype), _tensor_shape(a), name=name)
-                for name, a in data.items()
-            ])
+            return Schema(
+                [
+                    TensorSpec(_clean_tensor_type(a.dtype), _tensor_shape(a), name=name)
+                    for name, a in data.items()
+                ]
+            )
         bad = [k for k in data if not isinstance(k, str)]
         if bad:
             raise SignatureError(f"dict keys must be strings, got {bad!r}")
-        return Schema([
-            ColSpec(_value_type(v, f"key {k!r}"), name=k, required=_required(v))
-            for k, v in data.items()
-        ])
+        return Schema(
+            [
+                ColSpec(_value_type(v, f"key {k!r}"), name=k, required=_required(v))
+                for k, v in data.items()
+            ]
+        )
     if isinstance(data, pd.Series):
-        return Schema([
-            ColSpec(_pandas_column_type(data), name=data.name, required=_required(data))
-        ])
+        return Schema(
+            [ColSpec(_pandas_column_type(data), name=data.name, required=_required(data))]
+        )
     if isinstance(data, pd.DataFrame):
         if len(data.columns) == 0:
             raise SignatureError("the DataFrame has no columns")
         if not data.columns.is_unique:
             dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
             raise SignatureError(f"the DataFrame has duplicated column names {dup}")
-        return Schema([
-            ColSpec(
-                _pandas_column_type(data.iloc[:, i], name),
-                name=_plain_name(name),
-                required=_required(data.iloc[:, i]),
-            )
-            for i, name in enumerate(data.columns)
-        ])
+        return Schema(
+            [
+                ColSpec(
+                    _pandas_column_type(data.iloc[:, i], name),
+                    name=_plain_name(name),
+                    required=_required(data.iloc[:, i]),
+                )
+                for i, name in enumerate(data.columns)
+            ]
+        )
     if isinstance(data, np.ndarray):
         return Schema([TensorSpec(_clean_tensor_type(data.dtype), _tensor_shape(data))])
     if _is_sparse(data):
@@ -206,7 +217,10 @@ def _plain_name(name: Any) -> Any:
 def _is_sparse(data: Any) -> bool:
     module = type(data).__module__ or ""
     return module.startswith("scipy.sparse") and type(data).__name__ in (
-        "csr_matrix", "csc_matrix", "csr_array", "csc_array"
+        "csr_matrix",
+        "csc_matrix",
+        "csr_array",
+        "csc_array",
     )
 
 
@@ -270,7 +284,9 @@ def _numpy_dtype_type(dtype: Any, where: str) -> DataType:
         return DataType.binary
     elif kind == "M":
         return DataType.datetime
-    hint = " (uint64 does not fit in long: cast to int64 or float64)" if str(dtype) == "uint64" else ""
+    hint = (
+        " (uint64 does not fit in long: cast to int64 or float64)" if str(dtype) == "uint64" else ""
+    )
     raise SignatureError(f"{where} has unsupported dtype {str(dtype)!r}{hint}")
 
 
@@ -372,9 +388,7 @@ def _array_type(values: Any, where: str) -> Array | None:
             result = Array(t)
         elif isinstance(result.dtype, DataType):
             if not isinstance(t, AnyType) and t != result.dtype:
-                raise SignatureError(
-                    f"{where}: {_MIXED_TYPES} (found {result.dtype!r} and {t!r})"
-                )
+                raise SignatureError(f"{where}: {_MIXED_TYPES} (found {result.dtype!r} and {t!r})")
         else:
             try:
                 result = Array(result.dtype._merge(t))
@@ -449,5 +463,16 @@ def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
 
 
 # Re-exported for convenience: code that builds signatures by hand imports from here too.
-__all__ += ["Schema", "ColSpec", "TensorSpec", "ParamSchema", "ParamSpec", "DataType",
-            "Array", "Object", "Property", "Map", "AnyType"]
+__all__ += [
+    "Schema",
+    "ColSpec",
+    "TensorSpec",
+    "ParamSchema",
+    "ParamSpec",
+    "DataType",
+    "Array",
+    "Object",
+    "Property",
+    "Map",
+    "AnyType",
+]

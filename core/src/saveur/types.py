@@ -117,8 +117,7 @@ def _coerce_type(value: Any, what: str) -> DataType | Array | Object | Map | Any
         return DataType.from_name(value)
     if not isinstance(value, (DataType, Array, Object, Map, AnyType)):
         raise SignatureError(
-            f"{what} must be a DataType, Array, Object, Map, AnyType or a type name, "
-            f"got {value!r}"
+            f"{what} must be a DataType, Array, Object, Map, AnyType or a type name, got {value!r}"
         )
     return value
 
@@ -265,8 +264,10 @@ class Array:
         self.dtype = _coerce_type(dtype, "the item type of an Array")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Array) and not isinstance(other, SparkMLVector) and (
-            self.dtype == other.dtype
+        return (
+            isinstance(other, Array)
+            and not isinstance(other, SparkMLVector)
+            and (self.dtype == other.dtype)
         )
 
     def __repr__(self) -> str:
@@ -351,8 +352,7 @@ class Map:
             if isinstance(other.value_type, AnyType):
                 return Map(self.value_type)
             raise SignatureError(
-                f"maps have incompatible value types {self.value_type!r} and "
-                f"{other.value_type!r}"
+                f"maps have incompatible value types {self.value_type!r} and {other.value_type!r}"
             )
         return Map(self.value_type._merge(other.value_type))
 
@@ -380,7 +380,7 @@ class AnyType:
 class ColSpec:
     """One column of a column-based schema: a type, an optional name, and ``required``."""
 
-    def __init__(self, type: Any, name: Any = None, required: bool = True) -> None:  # noqa: A002
+    def __init__(self, type: Any, name: Any = None, required: bool = True) -> None:
         self.type = _coerce_type(type, "the type of a ColSpec")
         self.name = name
         self.required = required
@@ -424,7 +424,7 @@ class ColSpec:
 class TensorSpec:
     """One tensor of a tensor-based schema: a numpy dtype, a shape (-1 = any) and a name."""
 
-    def __init__(self, type: Any, shape: Any, name: str | None = None) -> None:  # noqa: A002
+    def __init__(self, type: Any, shape: Any, name: str | None = None) -> None:
         import numpy as np
 
         try:
@@ -480,14 +480,15 @@ class TensorSpec:
 class Schema:
     """An ordered list of :class:`ColSpec` or of :class:`TensorSpec` (never both)."""
 
-    def __init__(self, inputs: list[ColSpec] | list[TensorSpec]) -> None:
+    def __init__(self, inputs: list[Any]) -> None:
         if not isinstance(inputs, list):
             raise SignatureError(f"Schema inputs must be a list, got {type(inputs).__name__}")
         if not inputs:
             raise SignatureError("a Schema needs at least one input")
-        if not (all(isinstance(x, ColSpec) for x in inputs) or all(
-            isinstance(x, TensorSpec) for x in inputs
-        )):
+        if not (
+            all(isinstance(x, ColSpec) for x in inputs)
+            or all(isinstance(x, TensorSpec) for x in inputs)
+        ):
             raise SignatureError(
                 "a Schema holds either ColSpec or TensorSpec entries, not a mix: "
                 f"got {[type(x).__name__ for x in inputs]}"
@@ -502,7 +503,7 @@ class Schema:
             raise SignatureError("a Schema with several tensors must name each of them")
         if not any(named) and not all(x.required for x in inputs):
             raise SignatureError("unnamed inputs cannot be optional: name them or require them")
-        self.inputs = inputs
+        self.inputs: list[Any] = inputs
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -580,10 +581,14 @@ class Schema:
             raise SignatureError(f"schema is not valid JSON: {exc}") from exc
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise SignatureError("a schema's JSON must be a list of objects")
-        return cls([
-            TensorSpec.from_json_dict(**e) if e.get("type") == "tensor" else ColSpec.from_json_dict(**e)
-            for e in entries
-        ])
+        return cls(
+            [
+                TensorSpec.from_json_dict(**e)
+                if e.get("type") == "tensor"
+                else ColSpec.from_json_dict(**e)
+                for e in entries
+            ]
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Schema) and self.inputs == other.inputs

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from saveur.errors import MLmodelError
 from saveur.mlmodel import Model
 

@@ -5,7 +5,6 @@ from importlib.metadata import EntryPoint
 
 import pytest
 import saveur_echo
-
 from saveur import plugins as plugins_mod
 from saveur.errors import AmbiguousFlavorError, FlavorNotFoundError
 from saveur.hookspecs import FlavorInfo, hookimpl

@@ -4,9 +4,8 @@ import textwrap
 
 import pandas as pd
 import pytest
-import yaml
-
 import saveur.pyfunc
+import yaml
 from saveur.errors import PluginError, SaveError, TrustError
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 import stat
 
 import pytest
+import saveur
 import saveur_echo
 import yaml
-
-import saveur
 from saveur.errors import ModelExistsError, SaveError
 from saveur.hookspecs import hookimpl
 

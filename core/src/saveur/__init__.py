@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from saveur._version import __version__
 
 if TYPE_CHECKING:
-    from saveur.hookspecs import hookimpl
-    from saveur.loading import load_model_native as load_model
-    from saveur.saving import save_model
+    from saveur.hookspecs import hookimpl as hookimpl
+    from saveur.loading import load_model_native as load_model  # noqa: F401
+    from saveur.saving import save_model as save_model
     from saveur.store import *  # noqa: F403
 
 #: public name -> module that defines it

@@ -39,7 +39,7 @@ def _yaml():  # PyYAML's C loader is much faster; fall back where it was built w
 
 def utc_now_string() -> str:
     """Return the current UTC time as MLflow writes ``utc_time_created``."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None).strftime(_TIME_FORMAT)
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None).strftime(_TIME_FORMAT)
 
 
 class Model:

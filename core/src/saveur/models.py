@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saveur.mlmodel import Model
 from saveur.pyfunc_flavor import set_model
+
+if TYPE_CHECKING:
+    from saveur.signature import ModelSignature, infer_signature
 
 __all__ = ["Model", "ModelSignature", "infer_signature", "set_model"]
 

@@ -111,7 +111,9 @@ def saveur_save_model(
 
         with open(path / PICKLE_FILE, "wb") as f:
             cloudpickle.dump(model, f)
-        _pending_sources[str(path)] = _class_sources(type(model))
+        from saveur.environment import object_source_paths
+
+        _pending_sources[str(path)] = object_source_paths(model)
         conf["python_model"] = PICKLE_FILE
         conf["cloudpickle_version"] = cloudpickle.__version__
     else:
@@ -317,23 +319,6 @@ def _run_model_code(path: Path) -> object:
             return _current_model[-1]
         finally:
             _current_model.clear()
-
-
-def _class_sources(cls: type) -> list[Path]:
-    """The source files behind a pickled model's class and its bases, for the import scan."""
-    import inspect
-
-    sources: list[Path] = []
-    for klass in cls.__mro__:
-        if klass.__module__ in ("builtins", "saveur.pyfunc"):
-            continue
-        try:
-            file = inspect.getsourcefile(klass)
-        except (TypeError, OSError):
-            file = getattr(sys.modules.get(klass.__module__), "__file__", None)
-        if file and file.endswith(".py"):
-            sources.append(Path(file).resolve())
-    return list(dict.fromkeys(sources))
 
 
 def _infer_requirements(model_dir: Path, scan: Any, pin: Any) -> list[str]:

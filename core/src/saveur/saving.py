@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saveur.errors import ModelExistsError, SaveError, SaveurError, SchemaError, SignatureError
-from saveur.mlmodel import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, SAVEUR_KEY, Model
+from saveur.mlmodel import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
 
 if TYPE_CHECKING:
     from saveur.hookspecs import SavedFlavor

@@ -389,7 +389,8 @@ def _json_column(values: list, spec: Any, field: str) -> Any:
             if not isinstance(v, str):
                 raise _bad_value(spec, field, i, v, " (binary values are base64 strings)")
             try:
-                out.append(base64.b64decode(v.encode("ascii"), validate=False))
+                # MLflow's encoder wraps lines (encodebytes): whitespace is not an error.
+                out.append(base64.b64decode("".join(v.split()).encode("ascii"), validate=True))
             except (binascii.Error, UnicodeEncodeError):
                 raise _bad_value(spec, field, i, v, " (not valid base64)") from None
         return _object_array(out)

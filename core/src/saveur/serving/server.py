@@ -132,6 +132,12 @@ def _server_class() -> type:
             print(f"saveur: serving on {_base_url(host, port)}; Swagger UI at "
                   f"{_base_url(host, port)}/docs", flush=True)
 
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            # A graceful stop on SIGTERM/SIGINT is the expected end: exit 0 rather than
+            # re-raising the signal after shutdown as uvicorn does.
+            self._captured_signals.clear()
+
     return AnnouncingServer
 
 

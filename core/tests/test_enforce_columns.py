@@ -612,6 +612,10 @@ def test_scalar_fills_a_single_column():
     assert out["a"].tolist() == [2.5]
 
 
+def test_zero_dimensional_array_is_a_scalar():
+    assert run(np.array(2.5), ColSpec("double", "a"))["a"].tolist() == [2.5]
+
+
 def test_ndarray_for_unnamed_columns():
     out = run(np.array([[1.0, 2.0]]), ColSpec("double"), ColSpec("double"))
     assert out.shape == (1, 2)

@@ -393,6 +393,12 @@ def test_integer_tensor_rejects_fractions():
     )
 
 
+def test_float32_tensor_rejects_numbers_out_of_range():
+    assert protocol_error({"inputs": [[1e300, 1]]}, TENSOR) == (
+        "input tensor expects float32, got numbers out of its range"
+    )
+
+
 def test_named_tensors_from_inputs_dict():
     data = parse({"inputs": {"a": [[1, 2]], "b": [3]}}, NAMED_TENSORS).data
     assert data["a"].dtype == np.float32 and data["b"].dtype == np.int64

@@ -117,6 +117,8 @@ def _to_frame(data: Any, columns: Any, nested: bool) -> Any:
             return pd.DataFrame(list(data))
         except (TypeError, ValueError) as exc:
             raise SchemaError(f"list input is not a table: {_one_line(exc)}") from None
+    if isinstance(data, np.ndarray) and data.ndim == 0:
+        data = data.item()
     if isinstance(data, np.ndarray):
         if data.ndim == 1 and single is not None and single.name is not None:
             return pd.DataFrame({single.name: data})

@@ -460,7 +460,11 @@ def _json_tensor(value: Any, dtype: Any, label: str, field: str) -> Any:
                     f"{label} expects {dtype}, got non-integer numbers", field=field
                 )
     try:
-        return np.array(value, dtype=dtype)
+        with np.errstate(over="raise", invalid="ignore"):
+            return np.array(value, dtype=dtype)
+    except FloatingPointError:
+        raise ProtocolError(f"{label} expects {dtype}, got numbers out of its range",
+                            field=field) from None
     except (ValueError, TypeError, OverflowError) as exc:
         why = (
             "the nested lists are ragged (rows of different lengths)"

@@ -39,46 +39,64 @@ _CHILD = (
 )
 
 
-def import_seconds(module: str, runs: int) -> float | None:
-    """Median import time of ``module`` over ``runs`` fresh processes; None if not installed."""
-    if not have(module.split(".")[0]):
-        return None
-    code = _CHILD.format(module=module)
+def _import_once(module: str, cwd: str, env: dict[str, str]) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD.format(module=module)], cwd=cwd, env=env,
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"'import {module}' failed in a fresh process: {last}")
+    return float(done.stdout)
+
+
+def import_medians(modules: list[str], runs: int) -> dict[str, float | str | None]:
+    """Median fresh-process import time per module: seconds, None if its package is not
+    installed, or the error text if the import failed.
+
+    The modules take turns, round after round, so that a change in machine load during the
+    run weighs on every module alike.
+    """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    times = []
+    times: dict[str, list[float]] = {m: [] for m in modules if have(m.split(".")[0])}
+    result: dict[str, float | str | None] = {m: None for m in modules}
     # cwd is an empty folder so that nothing in the repo shadows an installed package.
     with tempfile.TemporaryDirectory() as cwd:
         for i in range(runs + 1):
-            done = subprocess.run(
-                [sys.executable, "-c", code], cwd=cwd, env=env,
-                capture_output=True, text=True, check=False,
-            )
-            if done.returncode != 0:
-                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                raise RuntimeError(f"'import {module}' failed in a fresh process: {last}")
-            if i:  # run 0 compiles the .pyc files; it is not a fair sample
-                times.append(float(done.stdout))
-    return statistics.median(times)
+            for module in list(times):
+                try:
+                    seconds = _import_once(module, cwd, env)
+                except RuntimeError as exc:
+                    result[module] = str(exc)
+                    del times[module]
+                    continue
+                if i:  # round 0 writes the .pyc files: not a fair sample
+                    times[module].append(seconds)
+    for module, samples in times.items():
+        result[module] = statistics.median(samples)
+    return result
 
 
 def bench_imports(runs: int) -> int:
     """Print the import table; returns a process exit status (1 if an import broke)."""
+    pairs = [("saveur", "mlflow"), ("saveur.pyfunc", "mlflow.pyfunc")]
+    medians = import_medians([m for pair in pairs for m in pair], runs)
     status, rows = 0, []
-    for ours, theirs in (("saveur", "mlflow"), ("saveur.pyfunc", "mlflow.pyfunc")):
+    for ours, theirs in pairs:
         measured: list[float | None] = []
         for module in (ours, theirs):
-            try:
-                measured.append(import_seconds(module, runs))
-            except RuntimeError as exc:
-                print(f"note: {exc}")
-                measured.append(None)
+            value = medians[module]
+            if isinstance(value, str):
+                print(f"note: {value}")
                 # A module that does not exist yet is a skip; any other failure is a bug.
-                status |= "No module named" not in str(exc)
+                status |= "No module named" not in value
+                value = None
+            measured.append(value)
         s, m = measured
         rows.append([f"import {ours} / {theirs}", fmt_time(s), fmt_time(m), "<50 ms, >=30x",
                      fmt_ratio(ratio(m, s))])
     print_table(
-        f"fresh-process import time (median of {runs})",
+        f"fresh-process import time (median of {runs}, each a new process)",
         ["case", "saveur", "mlflow", "target", "mlflow/saveur"],
         rows,
     )
@@ -120,6 +138,9 @@ def _mlflow_saver(workdir: Path) -> Callable[[], object] | str:
     import mlflow.pyfunc as mpf
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)
+    # MLflow infers requirements by loading the model in a child process, which prints a
+    # type-hint warning on every save; children inherit this.
+    os.environ["PYTHONWARNINGS"] = "ignore"
 
     class AddModel(mpf.PythonModel):
         def predict(self, context, model_input, params=None):

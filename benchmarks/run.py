@@ -85,8 +85,12 @@ def _env_report(python: Path) -> str:
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
         capture_output=True, text=True, check=False,
     ).stdout.strip() or "no commit"
+    try:
+        load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "load average unknown"
     lines = [
-        f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {load}",
         f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu})",
         f"git: {rev}",
         "versions: " + ", ".join(versions),

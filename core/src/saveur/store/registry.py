@@ -382,6 +382,8 @@ def register_model(
         model_uri = os.fspath(model_uri)
     store = get_store()
     files, run_id, tmp = _source_files(store, model_uri)
+    if ":" not in model_uri:
+        model_uri = str(Path(model_uri).resolve())  # a relative path means nothing later
     storage = f"registry/{uuid.uuid4().hex}"
     try:
         sha = _check_model(files, model_uri)

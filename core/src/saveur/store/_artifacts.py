@@ -72,7 +72,7 @@ class FsspecArtifactRoot:
 
     def __init__(self, url: str) -> None:
         try:
-            import fsspec
+            import fsspec  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError as exc:
             raise StoreError(
                 f"artifact root {url!r} needs fsspec; pip install fsspec (and the file "

@@ -416,6 +416,8 @@ def register_model(
 
 def _get_or_create_model(conn: Connection, store: Store, name: str,
                          description: str | None = None) -> int:
+    from sqlalchemy import select
+
     t = _t()
     rm = t.registered_models
     row = conn.execute(rm.select().where(rm.c.name == name)).first()
@@ -436,7 +438,7 @@ def _get_or_create_model(conn: Connection, store: Store, name: str,
             index_elements=["name"]))
     else:
         conn.execute(rm.insert().values(**values))
-    return int(conn.execute(rm.select().where(rm.c.name == name)).first().id)
+    return int(conn.execute(select(rm.c.id).where(rm.c.name == name)).scalar_one())
 
 
 def _next_version(conn: Connection, model_id: int) -> int:
@@ -446,7 +448,7 @@ def _next_version(conn: Connection, model_id: int) -> int:
     rm = _t().registered_models
     conn.execute(rm.update().where(rm.c.id == model_id).values(
         last_version=rm.c.last_version + 1, last_updated_time=_now_ms()))
-    return int(conn.execute(select(rm.c.last_version).where(rm.c.id == model_id)).scalar())
+    return int(conn.execute(select(rm.c.last_version).where(rm.c.id == model_id)).scalar_one())
 
 
 def create_registered_model(

@@ -32,15 +32,23 @@ def _unavailable(reason: str) -> None:
 
 
 def _pg_bindir() -> Path | None:
-    candidates = []
+    override = os.environ.get("SAVEUR_PG_BINDIR")  # e.g. Homebrew's or a custom build
+    candidates: list[Path] = []
+    if override:
+        candidates.append(Path(override))
+        return candidates[0] if _has_tools(candidates[0]) else None
     found = shutil.which("pg_ctl")
     if found:
         candidates.append(Path(os.path.realpath(found)).parent)
     candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
     for bindir in candidates:
-        if all((bindir / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+        if _has_tools(bindir):
             return bindir
     return None
+
+
+def _has_tools(bindir: Path) -> bool:
+    return all((bindir / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres"))
 
 
 def _free_port() -> int:
@@ -54,7 +62,8 @@ def postgres_server() -> Iterator[str]:
     """A running PostgreSQL cluster; yields its base URL ``postgresql://saveur@127.0.0.1:PORT``."""
     bindir = _pg_bindir()
     if bindir is None:
-        _unavailable("initdb/pg_ctl not found (apt-get install -y postgresql)")
+        _unavailable("initdb/pg_ctl not found (apt-get install -y postgresql, or set "
+                     "SAVEUR_PG_BINDIR)")
     try:
         import psycopg  # noqa: F401
     except ImportError:

@@ -355,7 +355,13 @@ def _predictions_schema(outputs: Any) -> dict[str, Any]:
 
 
 def _nullable_numbers(schema: dict[str, Any]) -> dict[str, Any]:
-    """NaN predictions are written as null: let floating-point outputs be null."""
+    """NaN predictions are written as null: let floating-point outputs be null.
+
+    Integer bounds are dropped too: they guard requests, and in an output they only make
+    Swagger UI show -9223372036854775808 as the example prediction.
+    """
+    if schema.get("type") == "integer":
+        return {"type": "integer"}
     if schema.get("type") == "number":
         return {**schema, "type": ["number", "null"]}
     if schema.get("type") == "array" and "items" in schema:

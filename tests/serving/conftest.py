@@ -24,9 +24,9 @@ def _training_data():
 @pytest.fixture(scope="session")
 def column_model(tmp_path_factory) -> Path:
     """A LogisticRegression saved with a 10-column signature and an input example."""
-    import saveur_sklearn
     from sklearn.linear_model import LogisticRegression
 
+    import saveur_sklearn
     from saveur.signature import infer_signature
 
     x, y = _training_data()
@@ -41,9 +41,9 @@ def column_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tensor_model(tmp_path_factory) -> Path:
     """A LogisticRegression on a float64 (-1, 10) tensor signature."""
-    import saveur_sklearn
     from sklearn.linear_model import LogisticRegression
 
+    import saveur_sklearn
     from saveur.signature import infer_signature
 
     x, y = _training_data()

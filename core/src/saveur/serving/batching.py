@@ -147,13 +147,13 @@ class Batcher:
                 output = self._predict(merged, batch[0].params)
                 parts = _split(output, [item.rows for item in batch])
                 return [(True, part) for part in parts]
-            except Exception:  # noqa: BLE001 - one by one gives each request its own answer
+            except Exception:
                 self.calls += len(batch)
         results: list[tuple[bool, Any]] = []
         for item in batch:
             try:
                 results.append((True, self._predict(item.data, item.params)))
-            except Exception as exc:  # noqa: BLE001 - handed to the request's own future
+            except Exception as exc:
                 results.append((False, exc))
         return results
 

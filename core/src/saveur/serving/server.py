@@ -141,5 +141,5 @@ def _server_class() -> type:
     return AnnouncingServer
 
 
-def _AnnouncingServer(config: Any) -> Any:  # noqa: N802 - reads as the class it builds
+def _AnnouncingServer(config: Any) -> Any:
     return _server_class()(config)

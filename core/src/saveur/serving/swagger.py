@@ -51,7 +51,7 @@ _PAGE = """<!DOCTYPE html>
 def assets_dir() -> Path:
     """The directory of the installed Swagger UI distribution files."""
     try:
-        from swagger_ui_bundle import swagger_ui_path
+        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
     except ImportError as exc:
         from saveur.errors import MissingDependencyError
 

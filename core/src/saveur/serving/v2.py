@@ -329,6 +329,7 @@ def _tensor(name: str, array: Any) -> dict[str, Any]:
     if array.ndim == 0:
         array = array.reshape(1)
     datatype = datatype_of_dtype(array.dtype)
+    data: list[Any]
     if datatype == "BYTES":
         data = [v if isinstance(v, str) else str(v) for v in array.reshape(-1).tolist()]
     elif array.dtype.kind == "f":

@@ -235,3 +235,27 @@ def test_permanent_delete_removes_records_and_files(store, tmp_path) -> None:
     with pytest.raises(NotFoundError):
         st.get_run(run.info.run_id)
     assert not (store / "artifacts" / "runs" / run.info.run_id).exists()
+
+
+def test_each_thread_has_its_own_active_run(store) -> None:
+    import threading
+
+    seen: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            with st.start_run() as run:  # no "already active" error across threads
+                for step in range(5):
+                    st.log_metric("m", i, step=step)
+                seen[i] = run.info.run_id
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert {st.get_run(rid).data.metrics["m"] for rid in seen.values()} == {0.0, 1.0, 2.0, 3.0}

@@ -6,6 +6,7 @@ PostgreSQL) so that concurrent processes serialise instead of failing.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -144,7 +145,24 @@ def get_store(uri: str | None = None) -> Store:
             if store is None:
                 store = Store(location)
                 _stores[key] = store
+                _forget_pools_in_forked_children()
     return store
+
+
+_fork_hook = {"registered": False}
+
+
+def _forget_pools_in_forked_children() -> None:
+    """A forked child must not reuse its parent's database connections (server workers)."""
+    if _fork_hook["registered"] or not hasattr(os, "register_at_fork"):
+        return
+    _fork_hook["registered"] = True
+
+    def _after_fork() -> None:
+        for store in list(_stores.values()):
+            store.engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def close_stores() -> None:

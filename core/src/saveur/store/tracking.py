@@ -193,7 +193,7 @@ def _run_row(conn: Connection, run_id: str) -> Any:
     t = _t()
     row = conn.execute(t.runs.select().where(t.runs.c.run_id == run_id)).first()
     if row is None:
-        raise NotFoundError(f"run {run_id!r} does not exist in store {get_store().location.db_url}")
+        raise NotFoundError(f"run {run_id!r} does not exist in this store")
     return row
 
 

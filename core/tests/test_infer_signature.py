@@ -95,6 +95,20 @@ def test_dataframe_categoricals_take_their_categories_type():
     ]
 
 
+def test_categorical_types_come_from_used_categories_as_python_values():
+    small = pd.Categorical(np.array([1, 2], dtype="int32"), categories=np.array([1, 2, 3], "int32"))
+    assert _types(pd.DataFrame({"i": small})) == {"i": "long"}
+    f32 = pd.Categorical(np.array([1.5], dtype="float32"))
+    assert _types(pd.DataFrame({"f": f32})) == {"f": "double"}
+    dates = pd.Categorical(pd.to_datetime(["2020-01-01", "2020-01-02"]))
+    assert _types(pd.DataFrame({"d": dates})) == {"d": "datetime"}
+    # An unused category of another type does not matter; no used value gives 'any'.
+    mixed = pd.Categorical(["a"], categories=pd.Index(["a", 1], dtype=object))
+    assert _types(pd.DataFrame({"m": mixed})) == {"m": "string"}
+    empty = pd.Categorical([None, None], categories=["a"])
+    assert _inputs(pd.DataFrame({"e": empty})) == [{"type": "any", "name": "e", "required": False}]
+
+
 @pytest.mark.parametrize("unit", ["ns", "us", "ms", "s"])
 def test_dataframe_datetimes_of_any_resolution(unit):
     col = pd.Series(pd.to_datetime(["2020-01-01", "2021-06-01"])).astype(f"datetime64[{unit}]")

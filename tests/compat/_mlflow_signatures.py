@@ -44,6 +44,18 @@ def _cases() -> dict[str, Callable[[], Any]]:
                 "b": pd.Categorical([1, 2]),
             }
         ),
+        "df_categorical_more": lambda: pd.DataFrame(
+            {
+                "i32": pd.Categorical(np.array([1, 2], "int32"), np.array([1, 2, 3], "int32")),
+                "f32": pd.Categorical(np.array([1.5, 2.5], "float32")),
+                "unused": pd.Categorical(["a", "a"], pd.Index(["a", 1], dtype=object)),
+                "none": pd.Categorical([None, None], categories=["a"]),
+                "some": pd.Categorical(["a", None]),
+            }
+        ),
+        "df_all_missing": lambda: pd.DataFrame(
+            {"o": pd.Series([None, None], dtype=object), "f": [np.nan, np.nan]}
+        ),
         "df_datetimes": lambda: pd.DataFrame(
             {
                 "ns": pd.to_datetime(["2020-01-01", "2021-06-01"]).astype("datetime64[ns]"),

@@ -25,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - depends on the env
 import numpy as np
 import pandas as pd
 from _mlflow_signatures import CASES, PARAMS
+from saveur.errors import SignatureError
 from saveur.examples import build_input_example, read_input_example, write_input_example
 from saveur.signature import ModelSignature, infer_signature
 
@@ -69,6 +70,20 @@ def test_mlflow_parses_saveur_signature(case):
     parsed = MLflowSignature.from_dict(ours)
     assert parsed.to_dict() == ours
     assert parsed == mlflow_infer_signature(CASES()[case]())
+
+
+def test_where_mlflow_falls_back_to_any_saveur_infers_or_explains():
+    # MLflow cannot type pd.Timestamp values (a categorical of dates) nor uint64 columns and
+    # silently writes ``any``; saveur types the first and refuses the second with a reason.
+    dates = pd.DataFrame({"d": pd.Categorical(pd.to_datetime(["2020-01-01", "2020-01-02"]))})
+    assert _mlflow_dict(dates)["inputs"] == '[{"type": "any", "required": true}]'
+    assert infer_signature(dates).to_dict()["inputs"] == (
+        '[{"type": "datetime", "name": "d", "required": true}]'
+    )
+    big = pd.DataFrame({"u": np.array([1], dtype="uint64")})
+    assert _mlflow_dict(big)["inputs"] == '[{"type": "any", "required": true}]'
+    with pytest.raises(SignatureError, match="column 'u' has unsupported dtype 'uint64'"):
+        infer_signature(big)
 
 
 def _mlflow_hand_built():

@@ -172,7 +172,13 @@ def infer_schema(data: Any) -> Schema:
         )
     if isinstance(data, pd.Series):
         return Schema(
-            [ColSpec(_pandas_column_type(data), name=data.name, required=_required(data))]
+            [
+                ColSpec(
+                    _pandas_column_type(data),
+                    name=_plain_name(data.name),
+                    required=_required(data),
+                )
+            ]
         )
     if isinstance(data, pd.DataFrame):
         if len(data.columns) == 0:
@@ -296,8 +302,28 @@ def _pandas_column_type(col: Any, name: Any = None) -> Any:
         col = col.infer_objects()
     if col.dtype.kind != "O":
         return _numpy_dtype_type(col.dtype, where)
-    # object, categorical and pandas string columns: look at the values, as MLflow does.
     import pandas as pd
+
+    # Fast paths for large frames: pandas string dtypes hold only text, and pandas' C-level
+    # ``infer_dtype`` recognizes all-str or all-bytes object columns without a Python loop.
+    if isinstance(col.dtype, pd.StringDtype) and col.notna().any():
+        return DataType.string
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        # The values are the categories in use: type those instead of every row.
+        import numpy as np
+
+        codes = np.unique(col.cat.codes.to_numpy())
+        used = col.cat.categories.take(codes[codes >= 0])
+        if len(used):
+            # Python scalars, as ``to_list`` gives MLflow: int32 categories are typed long.
+            return _array_item_type(used.tolist(), where)
+    else:
+        found = {"string": DataType.string, "bytes": DataType.binary}.get(
+            pd.api.types.infer_dtype(col, skipna=True)
+        )
+        if found is not None:
+            return found
+    # object, categorical and other columns: look at the values, as MLflow does.
 
     try:
         return _array_item_type(col.to_list(), where)

@@ -61,11 +61,10 @@ def best_of(fns: dict[str, Callable[[], object]], *, repeat: int) -> dict[str, f
 def main() -> None:
     import numpy as np
     import pandas as pd
-    from sklearn.linear_model import LogisticRegression
-
     from saveur.enforce import compile_enforcer
     from saveur.signature import ModelSignature
     from saveur.types import ColSpec, Schema
+    from sklearn.linear_model import LogisticRegression
 
     warnings.filterwarnings("ignore")
     rng = np.random.default_rng(0)

@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from saveur.enforce import compile_enforcer
 from saveur.errors import ProtocolError, UnsupportedContentTypeError
 from saveur.protocol import (
@@ -20,7 +19,7 @@ from saveur.protocol import (
     predictions_to_json,
 )
 from saveur.signature import ModelSignature
-from saveur.types import Array, ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
+from saveur.types import Array, ColSpec, Schema, TensorSpec
 
 JSON = "application/json"
 
@@ -571,7 +570,8 @@ def test_predictions_bytes_are_base64_as_mlflow():
 def test_predictions_datetimes_are_iso():
     import datetime
 
-    body = predictions_to_json([datetime.datetime(2024, 1, 2, 3, 4, 5), np.datetime64("2024-01-02")])
+    moments = [datetime.datetime(2024, 1, 2, 3, 4, 5), np.datetime64("2024-01-02")]
+    body = predictions_to_json(moments)
     assert json.loads(body) == {"predictions": ["2024-01-02T03:04:05", "2024-01-02"]}
 
 

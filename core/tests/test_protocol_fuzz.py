@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from saveur.enforce import compile_enforcer
 from saveur.errors import ProtocolError, SchemaError
 from saveur.protocol import PAYLOAD_KEYS, parse_request, predictions_to_json
@@ -94,7 +93,7 @@ def test_predictions_encode_every_float(values):
     body = predictions_to_json(np.array(values))
     decoded = json.loads(body)["predictions"]  # the stdlib reads NaN/Infinity tokens
     assert len(decoded) == len(values)
-    for got, want in zip(decoded, values):
+    for got, want in zip(decoded, values, strict=True):
         assert (got == want) or (np.isnan(got) and np.isnan(want))
 
 

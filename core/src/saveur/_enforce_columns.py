@@ -69,22 +69,23 @@ def _compile_rule(rule: ColumnRule) -> tuple[frozenset, Callable[[Any], Any], Ca
             return frozenset(), lambda s: s, _object_nulls
         return frozenset(), _nested_converter(rule), _object_nulls
     name = t.name
+    fits: set[Any] = set()
     if name in ("double", "float"):
-        target = np.dtype("float64" if name == "double" else "float32")
-        return frozenset({target}), _float_converter(rule, target), _float_nulls(target)
+        ftarget = np.dtype("float64" if name == "double" else "float32")
+        return frozenset({ftarget}), _float_converter(rule, ftarget), _float_nulls(ftarget)
     if name in ("long", "integer"):
-        target = np.dtype("int64" if name == "long" else "int32")
-        nullable = pd.api.types.pandas_dtype(_NULLABLE_INT[target.name])
-        fits = {target} if rule.required else {target, nullable}
-        return frozenset(fits), _int_converter(rule, target, nullable), _masked_nulls(nullable)
+        itarget = np.dtype("int64" if name == "long" else "int32")
+        nullable: Any = pd.api.types.pandas_dtype(_NULLABLE_INT[itarget.name])
+        fits = {itarget} if rule.required else {itarget, nullable}
+        return frozenset(fits), _int_converter(rule, itarget, nullable), _masked_nulls(nullable)
     if name == "boolean":
         nullable = pd.BooleanDtype()
         fits = {np.dtype(bool)} if rule.required else {np.dtype(bool), nullable}
         return frozenset(fits), _bool_converter(rule, nullable), _masked_nulls(nullable)
     if name == "datetime":
-        units = {np.dtype(f"datetime64[{u}]") for u in _DATETIME_UNITS}
-        fits = frozenset() if rule.required else frozenset(units)
-        return fits, _datetime_converter(rule), _datetime_nulls
+        if not rule.required:
+            fits = {np.dtype(f"datetime64[{u}]") for u in _DATETIME_UNITS}
+        return frozenset(fits), _datetime_converter(rule), _datetime_nulls
     if name == "string":
         return frozenset(), _text_converter(rule, str, "string", "str"), _object_nulls
     return frozenset(), _text_converter(rule, (bytes, bytearray), "bytes", "bytes"), _object_nulls
@@ -146,6 +147,12 @@ def _scan_objects(rule: ColumnRule, s: Any, ok: Callable[[Any], bool]) -> Any:
     return na
 
 
+def _is_object(dtype: Any) -> bool:
+    import numpy as np
+
+    return isinstance(dtype, np.dtype) and dtype.kind == "O"
+
+
 def _rebuild(s: Any, values: Any) -> Any:
     import pandas as pd
 
@@ -166,7 +173,7 @@ def _float_converter(rule: ColumnRule, target: Any) -> Callable[[Any], Any]:
 
     def convert(s: Any) -> Any:
         dtype = s.dtype
-        if dtype == object:
+        if _is_object(dtype):
             inferred = s.infer_objects()
             if inferred.dtype != object:
                 return convert(inferred)
@@ -220,13 +227,13 @@ def _int_converter(rule: ColumnRule, target: Any, nullable: Any) -> Callable[[An
 
     def convert(s: Any) -> Any:
         dtype = s.dtype
-        if dtype == object:
+        if _is_object(dtype):
             inferred = s.infer_objects()
             if inferred.dtype != object:
                 return convert(inferred)
             na = _scan_objects(rule, s, _is_int)
             values = s[~na] if na.any() else s
-            out_of_range = [i for i, v in zip(np.flatnonzero(~na), values) if
+            out_of_range = [i for i, v in zip(np.flatnonzero(~na), values, strict=True) if
                             not info.min <= int(v) <= info.max]
             if out_of_range:
                 row = int(out_of_range[0])
@@ -272,7 +279,7 @@ def _bool_converter(rule: ColumnRule, nullable: Any) -> Callable[[Any], Any]:
 
     def convert(s: Any) -> Any:
         dtype = s.dtype
-        if dtype == object:
+        if _is_object(dtype):
             inferred = s.infer_objects()
             if inferred.dtype != object:
                 return convert(inferred)
@@ -304,7 +311,7 @@ def _text_converter(
 
     def convert(s: Any) -> Any:
         dtype = s.dtype
-        if dtype == object:
+        if _is_object(dtype):
             # infer_dtype is one C pass; it says "string"/"bytes" only when every value is.
             if pd.api.types.infer_dtype(s, skipna=False) == inferred_ok:
                 return s
@@ -354,7 +361,7 @@ def _datetime_converter(rule: ColumnRule) -> Callable[[Any], Any]:
                 f"{rule.label} expects a timezone-naive datetime, got {dtype}: "
                 "convert with .dt.tz_convert(None)"
             )
-        if not (dtype == object or pd.api.types.is_string_dtype(dtype)):
+        if not (_is_object(dtype) or pd.api.types.is_string_dtype(dtype)):
             raise rule.fail(str(dtype))
         na = s.isna().to_numpy()
         kind = pd.api.types.infer_dtype(s, skipna=True)
@@ -442,7 +449,7 @@ class ColumnEnforcer:
         elif len(cols) != self._n:
             return self._by_position(df)
         changed = None
-        for i, (dtype, rule) in enumerate(zip(_dtypes(df), self.rules)):
+        for i, (dtype, rule) in enumerate(zip(_dtypes(df), self.rules, strict=True)):
             if dtype in rule.fits:
                 continue
             s = df.iloc[:, i]
@@ -459,7 +466,7 @@ class ColumnEnforcer:
         import pandas as pd
 
         data = {}
-        for i, rule in enumerate(self.rules):
+        for i in range(self._n):
             label = labels[i] if labels is not None else df.columns[i]
             s = converted[i]
             data[label] = s if s is not None else df.iloc[:, i]

@@ -81,7 +81,7 @@ class TensorEnforcer:
             return arr
         actual_shape = tuple(arr.shape)
         if len(actual_shape) != len(expected_shape) or any(
-            e != -1 and e != a for e, a in zip(expected_shape, actual_shape)
+            e != -1 and e != a for e, a in zip(expected_shape, actual_shape, strict=True)
         ):
             raise SchemaError(
                 f"{label} expects shape {expected_shape} (-1 = any size), got {actual_shape}"

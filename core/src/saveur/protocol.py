@@ -109,13 +109,13 @@ def _loads(body: bytes) -> Any:
     """Decode JSON; orjson when installed, the standard library for NaN/Infinity tokens."""
     try:
         import orjson
-    except ImportError:  # pragma: no cover - orjson is a serve extra
-        orjson = None
-    if orjson is not None:
+
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
             pass  # NaN/Infinity (written by MLflow's own client), bad UTF-8, or bad JSON
+    except ImportError:  # pragma: no cover - orjson is a serve extra
+        pass
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -132,7 +132,9 @@ def _loads(body: bytes) -> Any:
             field="body",
         ) from None
     except RecursionError:
-        raise ProtocolError("request body is not valid JSON: nested too deeply", field="body")
+        raise ProtocolError(
+            "request body is not valid JSON: nested too deeply", field="body"
+        ) from None
 
 
 def _parse_json_request(body: bytes, schema: Any) -> ParsedRequest:
@@ -233,8 +235,9 @@ def _parse_split(value: Any, schema: Any) -> Any:
                     field=field,
                 )
         if len(set(map(_hashable, columns))) == width:
-            cols = list(zip(*data)) if data else [()] * width
-            return _frame(dict(zip(columns, (list(c) for c in cols))), schema, field, index)
+            cols = list(zip(*data, strict=True)) if data else [()] * width
+            named = dict(zip(columns, (list(c) for c in cols), strict=True))
+            return _frame(named, schema, field, index)
     import pandas as pd
 
     try:
@@ -288,7 +291,9 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     try:
         return pd.DataFrame(data, index=index, copy=False)
     except Exception as exc:
-        raise ProtocolError(f"'{field}' is not a valid table: {_one_line(exc)}", field=field) from None
+        raise ProtocolError(
+            f"'{field}' is not a valid table: {_one_line(exc)}", field=field
+        ) from None
 
 
 def _plain(values: list) -> Any:
@@ -306,7 +311,7 @@ def _cast_frame(df: Any, schema: Any, field: str) -> Any:
     specs = _column_specs(schema)
     if schema is not None and not schema.is_tensor_spec() and not specs:
         # unnamed column schema: the first columns, by position
-        specs = dict(zip(df.columns, schema.inputs))
+        specs = dict(zip(df.columns, schema.inputs, strict=False))
     if not specs:
         return df
     df = df.copy(deep=False)
@@ -381,7 +386,7 @@ def _json_column(values: list, spec: Any, field: str) -> Any:
 
         return pd.array(values, dtype="boolean") if has_null else arr.astype(bool)
     if name == "binary":
-        out = []
+        out: list[bytes | None] = []
         for i, v in enumerate(values):
             if v is None:
                 out.append(None)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 import pytest
 from saveur.errors import SignatureError
-from saveur.signature import infer_param_schema, infer_schema, infer_signature
+from saveur.signature import (
+    ModelSignature,
+    infer_param_schema,
+    infer_schema,
+    infer_signature,
+    schema_from_dataclass,
+)
 from saveur.types import AnyType, Array, ColSpec, DataType, Object, Property, Schema, TensorSpec
 
 
@@ -450,3 +458,63 @@ def test_schema_objects_are_the_public_types():
     schema = infer_schema({"a": None})
     assert schema.inputs[0].type == AnyType()
     assert infer_schema(pd.DataFrame({"x": [1]})).input_types() == [DataType.long]
+
+
+# --- dataclasses -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Inner:
+    k: str
+    v: Optional[float]  # noqa: UP045
+
+
+@dataclasses.dataclass
+class _Request:
+    a: int
+    b: float
+    when: dt.date
+    tags: list[str]
+    inner: _Inner
+    many: list[_Inner]
+    maybe: int | None = None
+
+
+def test_dataclass_gives_one_column_per_field():
+    inner = Object([Property("k", "string"), Property("v", "float", required=False)])
+    expected = Schema(
+        [
+            ColSpec("long", "a"),
+            ColSpec("float", "b"),
+            ColSpec("datetime", "when"),
+            ColSpec(Array("string"), "tags"),
+            ColSpec(inner, "inner"),
+            ColSpec(Array(inner), "many"),
+            ColSpec("long", "maybe", required=False),
+        ]
+    )
+    assert schema_from_dataclass(_Request) == expected
+    instance = _Request(1, 2.0, dt.date(2020, 1, 1), [], _Inner("k", None), [])
+    assert infer_signature(instance).inputs == expected
+    assert ModelSignature(inputs=_Request, outputs=_Inner).outputs == Schema(
+        [ColSpec("string", "k"), ColSpec("float", "v", required=False)]
+    )
+
+
+def test_dataclass_unsupported_fields_are_named():
+    @dataclasses.dataclass
+    class Bad:
+        when: dt.datetime
+
+    with pytest.raises(
+        SignatureError,
+        match="field 'when' of Bad: type <class 'datetime.datetime'> is not supported",
+    ):
+        schema_from_dataclass(Bad)
+
+    @dataclasses.dataclass
+    class Union2:
+        x: int | str
+
+    with pytest.raises(SignatureError, match=r"field 'x' of Union2: only Optional\[...\] unions"):
+        infer_signature(Union2)

@@ -70,7 +70,7 @@ def test_empty_signature_is_an_error():
 
 def test_wrong_part_types_are_errors():
     with pytest.raises(
-        SignatureError, match="inputs must be None or a saveur.types.Schema, got list"
+        SignatureError, match="inputs must be None, a saveur.types.Schema or a dataclass, got list"
     ):
         ModelSignature(inputs=[ColSpec("long")])
     with pytest.raises(SignatureError, match="params must be None or a saveur.types.ParamSchema"):

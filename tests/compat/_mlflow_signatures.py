@@ -126,5 +126,30 @@ def _params() -> dict[str, Callable[[], dict[str, Any]]]:
     }
 
 
+def _dataclasses() -> dict[str, Any]:
+    """Dataclasses built with real (not string) annotations, which MLflow needs."""
+    from dataclasses import make_dataclass
+    from typing import Optional
+
+    inner = make_dataclass("Inner", [("k", str), ("v", Optional[float])])  # noqa: UP045
+    return {
+        "flat": make_dataclass(
+            "Flat",
+            [("a", int), ("b", float), ("c", str), ("d", bool), ("e", bytes), ("f", dt.date)],
+        ),
+        "nested": make_dataclass(
+            "Nested",
+            [
+                ("tags", list[str]),
+                ("inner", inner),
+                ("maybe", Optional[int]),  # noqa: UP045
+                ("many", list[inner]),
+                ("opt_inner", Optional[inner]),  # noqa: UP045
+            ],
+        ),
+    }
+
+
 CASES = _cases
+DATACLASSES = _dataclasses
 PARAMS = _params

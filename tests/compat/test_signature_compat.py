@@ -24,7 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the env
 
 import numpy as np
 import pandas as pd
-from _mlflow_signatures import CASES, PARAMS
+from _mlflow_signatures import CASES, DATACLASSES, PARAMS
 from saveur.errors import SignatureError
 from saveur.examples import build_input_example, read_input_example, write_input_example
 from saveur.signature import ModelSignature, infer_signature
@@ -70,6 +70,14 @@ def test_mlflow_parses_saveur_signature(case):
     parsed = MLflowSignature.from_dict(ours)
     assert parsed.to_dict() == ours
     assert parsed == mlflow_infer_signature(CASES()[case]())
+
+
+@pytest.mark.parametrize("case", sorted(DATACLASSES()))
+def test_dataclass_schemas_are_byte_identical(case):
+    cls = DATACLASSES()[case]
+    expected = MLflowSignature(inputs=cls).to_dict()
+    assert ModelSignature(inputs=cls).to_dict() == expected
+    assert infer_signature(cls).to_dict() == expected
 
 
 def test_where_mlflow_falls_back_to_any_saveur_infers_or_explains():

@@ -26,7 +26,13 @@ from saveur.types import (
     TensorSpec,
 )
 
-__all__ = ["ModelSignature", "infer_signature", "infer_schema", "infer_param_schema"]
+__all__ = [
+    "ModelSignature",
+    "infer_param_schema",
+    "infer_schema",
+    "infer_signature",
+    "schema_from_dataclass",
+]
 
 _MIXED_TYPES = (
     "expected all values in the list to have the same type; for a list of mixed types, "
@@ -43,10 +49,16 @@ class ModelSignature:
         outputs: Schema | None = None,
         params: ParamSchema | None = None,
     ) -> None:
+        # A dataclass (class or instance) stands for the schema of its fields, as in MLflow.
+        if inputs is not None and _is_dataclass(inputs):
+            inputs = schema_from_dataclass(inputs)
+        if outputs is not None and _is_dataclass(outputs):
+            outputs = schema_from_dataclass(outputs)
         for what, value in (("inputs", inputs), ("outputs", outputs)):
             if value is not None and not isinstance(value, Schema):
                 raise SignatureError(
-                    f"{what} must be None or a saveur.types.Schema, got {type(value).__name__}"
+                    f"{what} must be None, a saveur.types.Schema or a dataclass, "
+                    f"got {type(value).__name__}"
                 )
         if params is not None and not isinstance(params, ParamSchema):
             raise SignatureError(
@@ -118,11 +130,80 @@ def infer_signature(
 
 def _infer_part(data: Any, what: str) -> Schema:
     try:
-        return infer_schema(data)
+        return schema_from_dataclass(data) if _is_dataclass(data) else infer_schema(data)
     except SignatureError as exc:
         raise SignatureError(
             f"cannot infer the model {what} schema from {type(data).__name__}: {exc}"
         ) from None
+
+
+# --- dataclasses ---------------------------------------------------------------------------
+
+_FIELD_TYPES: dict[Any, DataType] = {
+    bool: DataType.boolean,
+    int: DataType.long,  # Python ints are 64-bit in a signature
+    float: DataType.float,  # MLflow maps float fields to float, not double
+    str: DataType.string,
+    bytes: DataType.binary,
+    _dt.date: DataType.datetime,
+}
+
+
+def _is_dataclass(obj: Any) -> bool:
+    import dataclasses
+
+    return dataclasses.is_dataclass(obj)
+
+
+def schema_from_dataclass(dataclass: Any) -> Schema:
+    """A column schema from a dataclass (or instance): one column per field, as in MLflow.
+
+    Fields may be bool, int, float, str, bytes, ``datetime.date``, nested dataclasses (an
+    ``Object``), ``list[...]`` of those (an ``Array``), and ``Optional[...]`` (not required).
+    """
+    cls = dataclass if isinstance(dataclass, type) else type(dataclass)
+    return Schema([ColSpec(t, name=name, required=req) for name, t, req in _dataclass_fields(cls)])
+
+
+def _dataclass_fields(cls: type) -> list[tuple[str, Any, bool]]:
+    import dataclasses
+    import typing
+
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception as exc:  # unresolvable forward references and the like
+        raise SignatureError(f"cannot read the type hints of {cls.__name__}: {exc}") from None
+    out = []
+    for field in dataclasses.fields(cls):
+        hint = hints.get(field.name, field.type)
+        t, required = _field_type(hint, f"field {field.name!r} of {cls.__name__}")
+        out.append((field.name, t, required))
+    return out
+
+
+def _field_type(hint: Any, where: str) -> tuple[Any, bool]:
+    import dataclasses
+    import types
+    import typing
+
+    required = True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if len(args) != 2 or type(None) not in args:
+            raise SignatureError(f"{where}: only Optional[...] unions are supported, got {hint}")
+        required = False
+        hint = next(a for a in args if a is not type(None))
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint) or (None,)
+        return Array(_field_type(item, f"{where} (list item)")[0]), required
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return Object([Property(n, t, r) for n, t, r in _dataclass_fields(hint)]), required
+    if hint in _FIELD_TYPES:
+        return _FIELD_TYPES[hint], required
+    raise SignatureError(
+        f"{where}: type {hint} is not supported (use bool, int, float, str, bytes, "
+        "datetime.date, a dataclass, list[...] or Optional[...])"
+    )
 
 
 # --- schema inference ------------------------------------------------------------------

@@ -591,3 +591,34 @@ def test_parse_error_body_rejects_other_json():
         parse_error_body(b'{"predictions": 1}')
     with pytest.raises(ProtocolError, match="not JSON"):
         parse_error_body(b"<html>")
+
+
+# ---- the all-float fast path ------------------------------------------------------------------
+
+FLOATS = ModelSignature(Schema([ColSpec("double", "a"), ColSpec("double", "b")]))
+
+
+def test_all_float_split_is_one_block_that_enforcement_returns_as_is():
+    df = parse({"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2.5], [None, 4]]}},
+               FLOATS).data
+    assert df.dtypes.tolist() == [np.float64, np.float64]
+    assert np.isnan(df["a"].iloc[1])
+    assert compile_enforcer(FLOATS)(df)[0] is df
+
+
+def test_all_float_requests_share_their_columns_index():
+    first = parse({"dataframe_records": [{"a": 1, "b": 2}]}, FLOATS).data
+    second = parse({"inputs": {"a": [1], "b": [2]}}, FLOATS).data
+    assert first.columns is second.columns
+
+
+def test_all_float_bad_value_still_names_the_row():
+    assert protocol_error(
+        {"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3, "x"]]}}, FLOATS
+    ) == "column 'b' expects double, got 'x' in row 1"
+
+
+def test_all_float_split_with_unknown_column_keeps_it_for_enforcement():
+    df = parse({"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, "z"]]}},
+               FLOATS).data
+    assert df["c"].tolist() == ["z"]

@@ -235,6 +235,11 @@ def _parse_split(value: Any, schema: Any) -> Any:
                     field=field,
                 )
         if len(set(map(_hashable, columns))) == width:
+            if data:
+                fast = _same_width_frame(data, columns, _column_specs(schema), index,
+                                         by_rows=True)
+                if fast is not None:
+                    return fast
             cols = list(zip(*data, strict=True)) if data else [()] * width
             named = dict(zip(columns, (list(c) for c in cols), strict=True))
             return _frame(named, schema, field, index)
@@ -281,6 +286,9 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     import pandas as pd
 
     specs = _column_specs(schema)
+    fast = _same_width_frame(list(columns.values()), list(columns), specs, index)
+    if fast is not None:
+        return fast
     data = {}
     for name, values in columns.items():
         spec = specs.get(name)
@@ -289,11 +297,87 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     if index is None:
         index = pd.RangeIndex(n)
     try:
-        return pd.DataFrame(data, index=index, copy=False)
+        frame = pd.DataFrame(data, index=index, copy=False)
     except Exception as exc:
         raise ProtocolError(
             f"'{field}' is not a valid table: {_one_line(exc)}", field=field
         ) from None
+    if all(isinstance(name, str) for name in columns):
+        frame.columns = _columns_index(columns)
+    return frame
+
+
+_FLOAT_TYPES = {"double": "float64", "float": "float32"}
+
+
+def _common_float(names: Any, specs: dict) -> Any:
+    """The numpy float dtype shared by all these columns, or None."""
+    import numpy as np
+
+    from saveur.types import DataType
+
+    kinds = set()
+    for name in names:
+        spec = specs.get(name)
+        if spec is None or not isinstance(spec.type, DataType):
+            return None
+        kinds.add(spec.type.name)
+    if len(kinds) != 1 or next(iter(kinds)) not in _FLOAT_TYPES:
+        return None
+    return np.dtype(_FLOAT_TYPES[next(iter(kinds))])
+
+
+def _same_width_frame(
+    values: list, names: Any, specs: dict, index: Any, *, by_rows: bool = False
+) -> Any:
+    """One 2-D conversion when every column is the same float type (the common case).
+
+    A single block is much cheaper to build than a frame of separate columns; anything
+    unusual (a null in a list, a string that is not a number) returns None and the per-column
+    path takes over, which also names the offending row. ``values`` holds the columns, or
+    the rows when ``by_rows``.
+    """
+    if not names or len(specs) < len(names):
+        return None
+    target = _common_float(names, specs)
+    if target is None:
+        return None
+    import numpy as np
+    import pandas as pd
+
+    try:
+        with np.errstate(over="raise", invalid="ignore"):
+            block = np.array(values, dtype=target)
+    except (ValueError, TypeError, OverflowError, FloatingPointError):
+        return None
+    if block.ndim != 2 or block.shape[1 if by_rows else 0] != len(names):
+        return None
+    # A (columns, rows) block transposed is what pandas stores: one block, no copy.
+    frame = block if by_rows else block.T
+    return pd.DataFrame(frame, columns=_columns_index(names), index=index, copy=False)
+
+
+_INDEX_CACHE: dict[tuple, Any] = {}
+_INDEX_CACHE_SIZE = 256
+
+
+def _columns_index(names: Any) -> Any:
+    """A pandas Index of column names, shared between requests with the same columns.
+
+    Building a string Index costs more than the rest of a 1-row request under pandas 3; an
+    Index is immutable, so one per column list is reused (and lets the enforcer recognise
+    the columns by identity).
+    """
+    import pandas as pd
+
+    key = tuple(names)
+    index = _INDEX_CACHE.get(key)
+    if index is None:
+        index = pd.Index(list(key))
+        if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
+            _INDEX_CACHE.clear()
+        _INDEX_CACHE[key] = index
+    return index
 
 
 def _plain(values: list) -> Any:

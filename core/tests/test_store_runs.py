@@ -224,6 +224,8 @@ def test_delete_run_hides_it_from_search(store) -> None:
     assert st.search_runs() == []
     assert st.search_runs(run_view_type="deleted")[0].info.lifecycle_stage == "deleted"
     with pytest.raises(StoreError, match="is deleted"):
+        st.start_run(run_id=run.info.run_id)
+    with pytest.raises(StoreError, match="is deleted"):
         st.log_param("x", 1, run_id=run.info.run_id)
 
 

@@ -112,7 +112,7 @@ def start_run(
     if run_id is not None:
         validate_run_id(run_id)
         with store.write() as conn:
-            _run_row(conn, run_id)
+            _live_run(conn, run_id)
             conn.execute(
                 _t().runs.update().where(_t().runs.c.run_id == run_id).values(
                     status=RUNNING, end_time=None

@@ -119,6 +119,20 @@ def test_json_objects(example, text):
     assert json.loads(serving) == {"inputs": json.loads(text)}
 
 
+def test_pydantic_models_are_dumped_to_json_objects():
+    pydantic = pytest.importorskip("pydantic")
+
+    class Query(pydantic.BaseModel):
+        text: str
+        k: int = 3
+
+    info, example, serving = build_input_example(Query(text="hi"))
+    assert info["type"] == "json_object"
+    assert example == '{"text": "hi", "k": 3}'
+    assert json.loads(serving) == {"inputs": {"text": "hi", "k": 3}}
+    assert build_input_example([Query(text="a")])[1] == '[{"text": "a", "k": 3}]'
+
+
 def test_llm_style_dict_is_served_as_the_body():
     chat = {"messages": [{"role": "user", "content": "hi"}]}
     _, _, serving = build_input_example(chat)
@@ -186,6 +200,36 @@ def test_read_dataframe_back_with_schema_restores_types(tmp_path):
     assert back["a"].dtype == np.dtype("int64")
     assert back["s"].tolist() == ["x", "y"]
     assert back["t"].tolist() == df["t"].tolist()
+
+
+def test_read_dataframe_back_with_missing_values_uses_nullable_dtypes(tmp_path):
+    df = pd.DataFrame(
+        {
+            "i": pd.array([1, None], dtype="Int64"),
+            "b": pd.array([True, None], dtype="boolean"),
+            "t": pd.to_datetime(["2020-01-01", None]),
+            "z": pd.to_datetime(["2020-01-01", None]).tz_localize("UTC"),
+            "f": [1.5, None],
+        }
+    )
+    info = write_input_example(tmp_path, df)
+    back = read_input_example(tmp_path, info, schema=infer_schema(df))
+    assert str(back["i"].dtype) == "Int64" and back["i"].isna().tolist() == [False, True]
+    assert str(back["b"].dtype) == "boolean"
+    assert back["t"].dtype == np.dtype("datetime64[ns]") and back["t"].isna().tolist() == [
+        False,
+        True,
+    ]
+    assert str(back["z"].dtype) == "datetime64[ns, UTC]"
+    assert back["f"].dtype == np.dtype("float64")
+
+
+def test_read_dataframe_column_that_does_not_fit_is_an_error(tmp_path):
+    from saveur.types import ColSpec, Schema
+
+    info = write_input_example(tmp_path, pd.DataFrame({"a": ["x"]}))
+    with pytest.raises(InputExampleError, match="input example column 'a' does not fit long"):
+        read_input_example(tmp_path, info, schema=Schema([ColSpec("long", "a")]))
 
 
 def test_read_dataframe_without_schema_is_plain_json_values(tmp_path):

@@ -187,10 +187,32 @@ def _example_cases():
         "nd_datetime_us": lambda: np.array(["2020-01-01"], dtype="datetime64[us]"),
         "list_bytes": lambda: [b"a", b"b"],
         "np_scalar": lambda: np.float32(1.5),
+        "df_nullable_missing": lambda: pd.DataFrame(
+            {
+                "a": pd.array([1, None], dtype="Int64"),
+                "b": pd.array([True, None], dtype="boolean"),
+                "c": pd.array(["x", None], dtype="string"),
+                "d": pd.array([1.5, None], dtype="Float64"),
+                "t": pd.to_datetime(["2020-01-01", None]),
+                "cat": pd.Categorical(["a", None]),
+            }
+        ),
     }
     cases = {**CASES(), **extra}
     # MLflow refuses Series examples (and so does saveur, tested in the unit tests).
     return {k: v for k, v in cases.items() if not k.startswith("series")}
+
+
+def test_pydantic_example_is_byte_identical():
+    import pydantic
+
+    Query = pydantic.create_model("Query", text=(str, ...), k=(int, 3))
+    mlflow_example = _Example(Query(text="hi"))
+    assert build_input_example(Query(text="hi")) == (
+        mlflow_example.info,
+        mlflow_example.json_input_example,
+        mlflow_example.json_serving_input,
+    )
 
 
 @pytest.mark.parametrize("case", sorted(_example_cases()))

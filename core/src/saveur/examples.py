@@ -64,6 +64,8 @@ class _Encoder(json.JSONEncoder):
             return np.datetime_as_string(o)
         if isinstance(o, (pd.Timestamp, _dt.date, _dt.datetime, _dt.time)):
             return o.isoformat()
+        if _is_pydantic(o):
+            return o.model_dump()
         return super().default(o)
 
     def _convert(self, o: Any) -> Any:
@@ -71,6 +73,13 @@ class _Encoder(json.JSONEncoder):
             return self.default(o)
         except TypeError:
             return o
+
+
+def _is_pydantic(obj: Any) -> bool:
+    # Checked by class name so that pydantic is never imported for it.
+    return any(
+        c.__name__ == "BaseModel" and c.__module__.startswith("pydantic") for c in type(obj).__mro__
+    )
 
 
 def _b64(data: bytes | bytearray) -> str:
@@ -135,6 +144,8 @@ def build_input_example(example: Any) -> tuple[dict[str, Any], str, str | None]:
         except SignatureError as exc:
             raise InputExampleError(f"input example params: {exc}") from None
     data = copy.deepcopy(data)
+    if _is_pydantic(data):
+        data = data.model_dump()
     info: dict[str, Any] = {"artifact_path": EXAMPLE_FILENAME}
     if params:
         info["params"] = "true"
@@ -339,14 +350,29 @@ def _read_dataframe(raw: Any, schema: Any) -> Any:
                     lambda x: base64.decodebytes(x.encode("ascii")) if isinstance(x, str) else x
                 )
             elif col_type is DataType.datetime:
-                df[col_name] = pd.to_datetime(col, format="ISO8601")
-            elif col_type is not DataType.string and not col.isna().any():
+                parsed = pd.to_datetime(col, format="ISO8601")
+                # pandas 3 parses to microseconds; DataType.datetime is nanoseconds (as MLflow).
+                if (
+                    pd.api.types.is_datetime64_any_dtype(parsed)
+                    and getattr(parsed.dt, "unit", "ns") != "ns"
+                ):
+                    parsed = parsed.dt.as_unit("ns")
+                df[col_name] = parsed
+            elif col_type is DataType.string:
+                continue
+            elif not col.isna().any():
                 df[col_name] = col.astype(col_type.to_pandas())
+            elif col_type.name in _NULLABLE:
+                # Missing values in an integer or boolean column: pandas' nullable dtype.
+                df[col_name] = col.astype(_NULLABLE[col_type.name])
         except (TypeError, ValueError) as exc:
             raise InputExampleError(
                 f"input example column {col_name!r} does not fit {col_type.name}: {exc}"
             ) from None
     return df
+
+
+_NULLABLE = {"integer": "Int32", "long": "Int64", "boolean": "boolean"}
 
 
 def _read_sparse(raw: Any, kind: str) -> Any:

@@ -9,6 +9,9 @@ Without an importable MLflow the whole folder is skipped with a visible reason, 
 is marked ``mlflow``; MLflow's tracking store, saveur's store and MLflow's telemetry are pointed
 at the test's temporary folder or turned off, so a run leaves nothing in the checkout.
 
+The test-only plugin package ``saveur_echo`` (``tests/plugins/saveur-echo``) is importable here
+and in snippets, without being registered as a plugin.
+
 Fixtures: ``tmp_model_dir`` (a model path that does not exist yet), ``run_snippet`` and
 ``run_snippet_json`` (run Python code in a fresh interpreter, e.g. to load a model in a
 process where neither library was imported before).
@@ -28,6 +31,12 @@ from typing import Any
 import pytest
 
 _HERE = Path(__file__).resolve().parent
+# The test-only echo plugin (``saveur_echo``: by-reference PythonModel classes and the like) is
+# put on the import path, not installed: its entry points stay unregistered, so it never joins
+# the plugin manager of the env these tests share with the benchmarks.
+_ECHO_SRC = _HERE.parent / "plugins" / "saveur-echo" / "src"
+if str(_ECHO_SRC) not in sys.path:
+    sys.path.insert(0, str(_ECHO_SRC))
 
 _MLFLOW_MISSING: str | None = None
 try:
@@ -70,8 +79,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _isolated_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep MLflow's and saveur's stores in the test's folder; no telemetry from MLflow.
 
-    Set in the environment, so snippets run with ``run_snippet`` inherit it.
+    Set in the environment, so snippets run with ``run_snippet`` inherit it (and can import
+    ``saveur_echo`` too).
     """
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(_ECHO_SRC), *([path] if path else [])]))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("SAVEUR_STORE_URI", str(tmp_path / "saveur-store"))
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -657,3 +657,9 @@ def test_large_frame_that_fits_is_not_copied():
     df = pd.DataFrame(np.random.default_rng(0).random((100_000, 3)), columns=["a", "b", "c"])
     out = run(df, ColSpec("double", "a"), ColSpec("double", "b"), ColSpec("double", "c"))
     assert out is df
+
+
+def test_pandas_string_dtype_fits_an_optional_string_column():
+    df = pd.DataFrame({"s": pd.array(["a", None], dtype="string"), "x": [1.0, 2.0]})
+    out = run(df, ColSpec("string", "s", required=False), ColSpec("double", "x"))
+    assert out is df

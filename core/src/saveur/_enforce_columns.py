@@ -87,8 +87,29 @@ def _compile_rule(rule: ColumnRule) -> tuple[frozenset, Callable[[Any], Any], Ca
             fits = {np.dtype(f"datetime64[{u}]") for u in _DATETIME_UNITS}
         return frozenset(fits), _datetime_converter(rule), _datetime_nulls
     if name == "string":
-        return frozenset(), _text_converter(rule, str, "string", "str"), _object_nulls
+        if not rule.required:
+            fits = _string_dtypes()
+        return frozenset(fits), _text_converter(rule, str, "string", "str"), _object_nulls
     return frozenset(), _text_converter(rule, (bytes, bytearray), "bytes", "bytes"), _object_nulls
+
+
+def _string_dtypes() -> set[Any]:
+    """pandas' string dtypes (pandas 3's default ``str`` included) that can be built here."""
+    import numpy as np
+    import pandas as pd
+
+    found: set[Any] = set()
+    for storage in ("python", "pyarrow"):
+        for na_value in (pd.NA, np.nan):
+            try:
+                found.add(pd.StringDtype(storage, na_value=na_value))
+            except (ImportError, TypeError, ValueError):
+                continue  # no pyarrow, or a pandas without na_value (2.2)
+        try:
+            found.add(pd.StringDtype(storage))
+        except (ImportError, TypeError, ValueError):
+            continue
+    return found
 
 
 # ---- nulls for missing optional columns ------------------------------------------------

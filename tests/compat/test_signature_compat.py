@@ -295,3 +295,42 @@ def test_json_of_inferred_signature_is_plain_json(tmp_path):
     for value in d.values():
         if value is not None:
             json.loads(value)
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # the compat env may not have hypothesis
+
+    def test_random_schemas_parse_identically_in_mlflow():
+        pytest.skip("hypothesis is not installed in this env")
+
+else:
+    from saveur.types import AnyType, Array, ColSpec, DataType, Map, Object, Property, Schema
+
+    _names = st.text(min_size=1, max_size=6)
+    _types = st.recursive(
+        st.sampled_from(list(DataType)) | st.just(AnyType()),
+        lambda children: (
+            children.map(Array)
+            | children.map(Map)
+            | st.lists(
+                st.tuples(_names, children, st.booleans()),
+                min_size=1,
+                max_size=3,
+                unique_by=lambda t: t[0],
+            ).map(lambda ps: Object([Property(n, t, r) for n, t, r in ps]))
+        ),
+        max_leaves=8,
+    )
+    _schemas = st.lists(
+        st.tuples(_names, _types, st.booleans()), min_size=1, max_size=4, unique_by=lambda t: t[0]
+    ).map(lambda cols: Schema([ColSpec(t, n, r) for n, t, r in cols]))
+
+    @settings(max_examples=100, deadline=None)
+    @given(_schemas)
+    def test_random_schemas_parse_identically_in_mlflow(schema):
+        from mlflow.types import Schema as MLflowSchema
+
+        text = schema.to_json()
+        assert MLflowSchema.from_json(text).to_json() == text

@@ -113,6 +113,15 @@ def _to_frame(data: Any, columns: Any, nested: bool) -> Any:
                 raise SchemaError(f"list of records is not a table: {_one_line(exc)}") from None
         if single is not None and single.name is not None and all(_is_scalar(x) for x in data):
             return pd.DataFrame({single.name: list(data)})
+        rows = [x for x in data if isinstance(x, (list, tuple, np.ndarray))]
+        if rows and len(rows) == len(data):
+            width = len(rows[0])
+            for i, row in enumerate(rows):
+                if len(row) != width:
+                    raise SchemaError(
+                        f"list input rows have different lengths: row {i} has {len(row)} "
+                        f"values, row 0 has {width}"
+                    )
         try:
             return pd.DataFrame(list(data))
         except (TypeError, ValueError) as exc:

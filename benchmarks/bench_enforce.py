@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt_ratio, fmt_time, have, print_table, quick, ratio  # noqa: E402
+from _common import fmt_ratio, fmt_time, have, print_table, quick, ratio
 
 N_COLS = 10
 NAMES = [f"f{i}" for i in range(N_COLS)]
@@ -61,10 +61,11 @@ def best_of(fns: dict[str, Callable[[], object]], *, repeat: int) -> dict[str, f
 def main() -> None:
     import numpy as np
     import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
     from saveur.enforce import compile_enforcer
     from saveur.signature import ModelSignature
     from saveur.types import ColSpec, Schema
-    from sklearn.linear_model import LogisticRegression
 
     warnings.filterwarnings("ignore")
     rng = np.random.default_rng(0)
@@ -81,7 +82,7 @@ def main() -> None:
 
             mlflow_schema = MSchema([MColSpec("double", n) for n in NAMES])
 
-            def mlflow_enforce(df):  # noqa: F811 - rebinding the None above
+            def mlflow_enforce(df):
                 return _enforce_schema(df, mlflow_schema)
         except Exception as exc:  # an MLflow that imports but lacks these names
             print(f"(MLflow's _enforce_schema unavailable: {exc})")

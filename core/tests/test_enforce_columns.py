@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+
 from saveur.enforce import compile_enforcer
 from saveur.errors import SaveurError, SchemaError
 from saveur.signature import ModelSignature

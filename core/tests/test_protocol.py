@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+
 from saveur.enforce import compile_enforcer
 from saveur.errors import ProtocolError, UnsupportedContentTypeError
 from saveur.protocol import (

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from saveur.enforce import compile_enforcer
 from saveur.errors import ProtocolError, SchemaError
 from saveur.protocol import PAYLOAD_KEYS, parse_request, predictions_to_json

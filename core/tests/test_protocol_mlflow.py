@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.models.utils import _enforce_schema  # noqa: E402
 from mlflow.pyfunc import scoring_server  # noqa: E402
 from mlflow.types import Schema as MlflowSchema  # noqa: E402
+
 from saveur.enforce import compile_enforcer  # noqa: E402
 from saveur.errors import ProtocolError, SchemaError  # noqa: E402
 from saveur.protocol import parse_request, predictions_to_json  # noqa: E402

@@ -61,12 +61,8 @@ class Scorer:
         """Answer one ``/invocations`` body with the ``{"predictions": ...}`` JSON bytes."""
         loop = asyncio.get_running_loop()
         if self._batcher is None:
-            return await loop.run_in_executor(
-                self._executor, self._invocations_alone, body, content_type
-            )
-        data, params = await loop.run_in_executor(
-            self._executor, self._parse_and_check, body, content_type
-        )
+            return await self._call(loop, self._invocations_alone, body, content_type)
+        data, params = await self._call(loop, self._parse_and_check, body, content_type)
         predictions = await self._batcher.submit(data, params)
         return self._predictions_to_json(predictions)
 
@@ -86,19 +82,13 @@ class Scorer:
         from saveur.serving import _http, v2
 
         loop = asyncio.get_running_loop()
-        request = await loop.run_in_executor(self._executor, v2.decode_request, body, self)
+        request = await self._call(loop, v2.decode_request, body, self)
         if self._batcher is None:
-            predictions = await loop.run_in_executor(
-                self._executor, self._predict, request.data, request.params
-            )
+            predictions = await self._call(loop, self._predict, request.data, request.params)
         else:
-            data, params = await loop.run_in_executor(
-                self._executor, self._check, request.data, request.params
-            )
+            data, params = await self._call(loop, self._check, request.data, request.params)
             predictions = await self._batcher.submit(data, params)
-        response = await loop.run_in_executor(
-            self._executor, v2.encode_response, predictions, request, self
-        )
+        response = await self._call(loop, v2.encode_response, predictions, request, self)
         return _http.dumps(response)
 
     def v2_server_metadata(self) -> dict[str, Any]:
@@ -123,6 +113,9 @@ class Scorer:
             serving_example=serving_example(getattr(self.model, "model_dir", None)),
             version=self.server_version,
         )
+
+    async def _call(self, loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> Any:
+        return await loop.run_in_executor(self._executor, fn, *args)
 
     # --- predicting -----------------------------------------------------------------------
 

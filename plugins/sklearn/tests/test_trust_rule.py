@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from saveur.errors import TrustError
 
@@ -59,3 +61,50 @@ def test_trusted_types_accept_names_and_classes():
 def test_trusted_types_of_the_wrong_kind_are_refused():
     with pytest.raises(TrustError, match="got ''"):
         normalize_trusted_types([""])
+
+
+@functools.cache
+def _models():
+
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    from custom_estimators import AddOne
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = (X[:, 0] > 0).astype(int)
+    return {
+        "forest": RandomForestClassifier(n_estimators=3).fit(X, y),
+        "boosting": GradientBoostingClassifier(n_estimators=3).fit(X, y),
+        "pipeline": make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y),
+        "custom": make_pipeline(AddOne(), LogisticRegression()).fit(X, y),
+        "ufunc": make_pipeline(FunctionTransformer(np.abs), LogisticRegression()).fit(X, y),
+        "function": FunctionTransformer(np.mean).fit(X),
+        "partial": FunctionTransformer(functools.partial(np.round, decimals=1)).fit(X),
+        "columns": ColumnTransformer([("oh", OneHotEncoder(), [0])]).fit(X.round()),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", ["boosting", "columns", "custom", "forest", "function", "partial", "pipeline", "ufunc"]
+)
+def test_fast_audit_finds_exactly_what_skops_finds(kind):
+    import io
+    import zipfile
+
+    import skops.io
+    from skops.io._audit import get_tree
+    from skops.io._utils import read_schema
+
+    from saveur_sklearn._formats import unsafe_types
+
+    data = skops.io.dumps(_models()[kind])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        schema, context = read_schema(zf)
+        tree = get_tree(schema, context, trusted=None)
+        assert unsafe_types(tree) == tree.get_unsafe_set()

@@ -186,11 +186,55 @@ def _load_skops(
         with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
             schema, load_context = read_schema(zf)
             tree = get_tree(schema, load_context, trusted=None)
-            _check_types(tree.get_unsafe_set(), rel_name=rel_name, trust_code=trust_code,
+            _check_types(unsafe_types(tree), rel_name=rel_name, trust_code=trust_code,
                          trusted_types=trusted_types)
             return tree.construct()
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
+
+
+def unsafe_types(tree: Any) -> set[str]:
+    """The types of a skops tree outside skops' defaults: ``tree.get_unsafe_set()``, faster.
+
+    The same walk as skops' recursive method (same per-node check, same handling of each
+    kind of child), done with a stack and a visited set instead of a context manager per
+    node, which is most of the audit's cost on a forest. A node class with its own
+    ``get_unsafe_set`` (functions, say) is asked directly.
+    """
+    from skops.io._audit import Node, check_type
+    from skops.io._utils import get_module
+
+    generic = Node.get_unsafe_set
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node).get_unsafe_set is not generic:
+            found |= node.get_unsafe_set()
+            continue
+        if not node.is_self_safe():
+            found.add(node.module_name + "." + node.class_name)
+        for child in node.children.values():
+            if child is None or isinstance(child, (io.BytesIO, str)):
+                continue
+            if isinstance(child, list):
+                stack.extend(child)
+            elif isinstance(child, dict):
+                stack.extend(child.values())
+            elif isinstance(child, Node):
+                stack.append(child)
+            elif type(child) is type:
+                if not check_type(get_module(child), child.__name__, node.trusted):
+                    found.add(get_module(child) + "." + child.__name__)
+            else:
+                raise IntegrityError(
+                    f"cannot audit a skops node child of type {type(child).__name__}"
+                )
+    return found
 
 
 def _load_skops_public(

@@ -90,6 +90,13 @@ def _cases() -> dict[str, Callable[[], Any]]:
             {"m": [{"role": "u", "content": "hi"}]},
             {"m": [{"role": "u", "content": "a", "n": 1}]},
         ],
+        "df_array_column": lambda: pd.DataFrame(
+            {"emb": [np.array([1.0, 2.0]), np.array([3.0])], "ids": [np.array([1]), None]}
+        ),
+        "list_of_dicts_arrays": lambda: [{"x": np.array([1, 2]), "y": np.float32(1)}],
+        "dict_numpy_scalars": lambda: {"a": np.int32(1), "b": np.str_("s"), "c": [np.bool_(1)]},
+        "list_of_arrays": lambda: [np.array([1, 2]), np.array([3])],
+        "list_nested_empty": lambda: [[], ["a"], None],
         "list_of_str": lambda: ["a", "b"],
         "list_of_float": lambda: [1.5, None, 2.0],
         "list_empty": lambda: [],

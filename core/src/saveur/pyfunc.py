@@ -88,6 +88,20 @@ class PyFuncModel:
         data, params = self._enforce(data, params)
         return self._predict_fn(data, params)
 
+    def check_input(
+        self, data: Any, params: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any] | None]:
+        """Enforce the signature only: return the converted input and params, or raise.
+
+        With :meth:`predict_checked`, this lets a caller (the server's batcher) check each
+        request alone and then predict on several merged ones in one call.
+        """
+        return self._enforce(data, params)
+
+    def predict_checked(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Predict on input that :meth:`check_input` already returned (no second check)."""
+        return self._predict_fn(data, params)
+
     @property
     def signature(self) -> ModelSignature | None:
         """The model's signature, or ``None``."""

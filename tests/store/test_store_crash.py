@@ -112,17 +112,27 @@ def _assert_consistent() -> None:
 
 
 @pytest.fixture
-def store_uri(tmp_path, monkeypatch):
-    monkeypatch.delenv("SAVEUR_STORE_URI", raising=False)
-    uri = str(tmp_path / "store")
-    st.set_store_uri(uri)
-    yield uri
-    st.set_store_uri(None)
-    _db.close_stores()
+def store_uri(sqlite_store):
+    return sqlite_store
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_kill_9_leaves_store_consistent(store_uri, case) -> None:
+    _kill_and_check(store_uri, case)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("case", [
+    "log_model, half-written file",
+    "register, half-written MLmodel",
+    "register, inside the database transaction",
+])
+def test_kill_9_leaves_postgres_store_consistent(postgres_store, case) -> None:
+    # the worker inherits SAVEUR_ARTIFACT_ROOT from the postgres_store fixture
+    _kill_and_check(postgres_store, case)
+
+
+def _kill_and_check(store_uri: str, case: str) -> None:
     mode, n = CASES[case]
     proc = _worker(store_uri, mode, n)
     out, err = proc.communicate(timeout=300)

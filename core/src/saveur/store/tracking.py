@@ -77,7 +77,7 @@ class ActiveRun(Run):
         else:
             status = FAILED
         stack = _stack()
-        if self in stack:
+        if any(run is self for run in stack):
             # Ending an outer run also ends any nested runs still open inside it.
             while stack and stack[-1] is not self:
                 end_run(status)

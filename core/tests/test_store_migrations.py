@@ -94,3 +94,14 @@ def test_importing_the_store_loads_no_database_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_public_store_name_resolves() -> None:
+    import saveur
+
+    for name in st.__all__:
+        assert getattr(st, name) is not None, name
+    reexported = [n for n in saveur.__all__ if getattr(saveur, "_LAZY", {}).get(n) == "saveur.store"]
+    assert set(reexported) <= set(st.__all__)
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        st.nope  # noqa: B018

@@ -60,6 +60,19 @@ def test_database_url_with_artifact_root(tmp_path, monkeypatch) -> None:
         _db.close_stores()
 
 
+def test_folder_store_with_explicit_artifact_root(tmp_path) -> None:
+    st.set_store_uri(tmp_path / "meta", artifact_root=str(tmp_path / "elsewhere"))
+    try:
+        with st.start_run() as run:
+            (tmp_path / "f.txt").write_text("x")
+            st.log_artifact(tmp_path / "f.txt")
+        assert (tmp_path / "elsewhere" / "runs" / run.info.run_id / "f.txt").is_file()
+        assert (tmp_path / "meta" / "store.db").is_file()
+    finally:
+        st.set_store_uri(None)
+        _db.close_stores()
+
+
 def test_database_url_without_artifact_root_is_refused(monkeypatch) -> None:
     monkeypatch.delenv("SAVEUR_ARTIFACT_ROOT", raising=False)
     st.set_store_uri("postgresql://u@127.0.0.1:1/db")

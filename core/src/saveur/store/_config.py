@@ -23,7 +23,8 @@ _state: dict[str, str | None] = {"uri": None, "artifact_root": None}
 def set_store_uri(uri: str | os.PathLike[str] | None, artifact_root: str | None = None) -> None:
     """Choose the store used by this process; ``None`` goes back to the environment/default.
 
-    ``artifact_root`` overrides ``SAVEUR_ARTIFACT_ROOT`` for a database URL.
+    ``artifact_root`` (a folder or fsspec URL) overrides ``SAVEUR_ARTIFACT_ROOT`` for a
+    database URL, and the folder's own ``artifacts/`` for a folder store.
     """
     _state["uri"] = None if uri is None else os.fspath(uri)
     _state["artifact_root"] = artifact_root
@@ -85,7 +86,9 @@ def resolve_location(uri: str | None = None) -> StoreLocation:
             "(sqlite:///..., postgresql://...)"
         )
     folder = Path(uri).expanduser().resolve()
-    return StoreLocation(f"sqlite:///{folder / 'store.db'}", str(folder / "artifacts"), folder)
+    root = _state["artifact_root"]
+    artifacts = _normalise_root(root) if root else str(folder / "artifacts")
+    return StoreLocation(f"sqlite:///{folder / 'store.db'}", artifacts, folder)
 
 
 def _normalise_root(root: str) -> str:

@@ -1,0 +1,189 @@
+"""The scoring ASGI app in process (no socket): routes, errors, debug, batching, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+import saveur
+from saveur.serving import build_app, openapi_document
+from saveur.serving.app import app_for_model
+from saveur.signature import ModelSignature
+from saveur.types import ColSpec, Schema, TensorSpec
+
+SIGNATURE = ModelSignature(Schema([ColSpec("double", "x")]),
+                           Schema([TensorSpec(np.dtype("float64"), (-1, 1))]))
+
+
+@pytest.fixture
+def echo_dir(tmp_path, echo_model):
+    path = tmp_path / "echo_model"
+    saveur.save_model(echo_model, path, signature=SIGNATURE)
+    return path
+
+
+class _Exploding:
+    """A pyfunc-like model whose own predict raises."""
+
+    def __init__(self):
+        self.metadata = SimpleNamespace(signature=None)
+        self.model_dir = Path("/models/boom")
+        self.resolved = None
+
+    def predict(self, data, params=None):
+        raise ZeroDivisionError("the model divided by zero\nsecond line")
+
+
+def _call(app, method, path, **kwargs):
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, path, **kwargs)
+
+    return asyncio.run(go())
+
+
+def _split(*values):
+    return {"dataframe_split": {"columns": ["x"], "data": [[v] for v in values]}}
+
+
+def test_build_app_serves_a_saved_model(echo_dir):
+    app = build_app(str(echo_dir))
+    response = _call(app, "POST", "/invocations", json=_split(1.0, 2.0))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"predictions": [{"x": 3.0}, {"x": 6.0}]}
+
+
+def test_the_v2_name_defaults_to_the_model_directory_and_can_be_set(echo_dir):
+    assert _call(build_app(str(echo_dir)), "GET", "/v2/models/echo_model").status_code == 200
+    named = build_app(str(echo_dir), name="doubler")
+    assert _call(named, "GET", "/v2/models/doubler").json()["name"] == "doubler"
+    assert _call(named, "GET", "/v2/models/echo_model").status_code == 404
+
+
+def test_a_model_exception_is_a_400_in_one_line_without_stack_trace():
+    response = _call(app_for_model(_Exploding()), "POST", "/invocations", json=_split(1.0))
+    assert response.status_code == 400
+    assert response.json() == {
+        "error_code": "BAD_REQUEST",
+        "message": "ZeroDivisionError: the model divided by zero second line",
+    }
+
+
+def test_debug_adds_the_stack_trace():
+    app = app_for_model(_Exploding(), debug=True)
+    body = _call(app, "POST", "/invocations", json=_split(1.0)).json()
+    assert "Traceback" in body["stack_trace"]
+    assert "ZeroDivisionError" in body["stack_trace"]
+
+
+def test_a_model_exception_in_v2_is_a_400_with_the_v2_error_shape():
+    app = app_for_model(_Exploding())
+    response = _call(app, "POST", "/v2/models/boom/infer", json={
+        "inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1.0]}]})
+    assert response.status_code == 400
+    assert response.json() == {"error": "ZeroDivisionError: the model divided by zero second line"}
+
+
+def test_a_schema_violation_is_a_400_naming_the_column(echo_dir):
+    response = _call(build_app(str(echo_dir)), "POST", "/invocations",
+                     json={"dataframe_split": {"columns": ["y"], "data": [[1.0]]}})
+    assert response.status_code == 400
+    assert "'x'" in response.json()["message"]
+
+
+def test_bodies_over_the_limit_are_a_413_even_without_content_length(echo_dir):
+    app = build_app(str(echo_dir), max_body_mb=0.001)
+
+    async def chunks():
+        for _ in range(4):
+            yield b" " * 512
+
+    response = _call(app, "POST", "/invocations", content=chunks(),
+                     headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "larger than the limit of 1048 bytes" in response.json()["message"]
+    v2 = _call(app, "POST", "/v2/models/echo_model/infer", content=b" " * 2000)
+    assert v2.status_code == 413 and "limit" in v2.json()["error"]
+
+
+def test_head_answers_without_a_body_and_wrong_methods_get_405(echo_dir):
+    app = build_app(str(echo_dir))
+    head = _call(app, "HEAD", "/ping")
+    assert head.status_code == 200 and head.content == b""
+    post = _call(app, "POST", "/ping")
+    assert post.status_code == 405 and post.headers["allow"] == "GET"
+    assert _call(app, "GET", "/v2/models/echo_model/infer").status_code == 405
+
+
+def test_unknown_docs_files_are_a_404(echo_dir):
+    response = _call(build_app(str(echo_dir)), "GET", "/docs/secret.txt")
+    assert response.status_code == 404
+    assert "no Swagger UI file named 'secret.txt'" in response.json()["message"]
+
+
+def test_batching_app_merges_concurrent_requests(echo_dir):
+    app = build_app(str(echo_dir), max_batch_size=16, max_batch_delay_ms=50)
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(
+                *[client.post("/invocations", json=_split(float(i))) for i in range(6)],
+                client.post("/invocations", json={"dataframe_split": {
+                    "columns": ["x"], "data": [["not a number"]]}}),
+            )
+
+    responses = asyncio.run(go())
+    assert [r.json()["predictions"] for r in responses[:6]] == [[{"x": 3.0 * i}] for i in range(6)]
+    assert responses[6].status_code == 400
+    batcher = app.scorer._batcher
+    assert batcher.calls < batcher.requests  # at least two requests shared a predict call
+
+
+def test_build_app_refuses_bad_options(echo_dir):
+    with pytest.raises(ValueError, match="max_batch_size must be at least 1"):
+        build_app(str(echo_dir), max_batch_size=0)
+    with pytest.raises(ValueError, match="max_body_mb must be positive"):
+        build_app(str(echo_dir), max_body_mb=0)
+
+
+def test_openapi_document_needs_no_model_code(echo_dir):
+    document = openapi_document(str(echo_dir))
+    assert "/v2/models/echo_model/infer" in document["paths"]
+    assert document == _call(build_app(str(echo_dir)), "GET", "/openapi.json").json()
+
+
+def test_lifespan_shutdown_stops_the_worker_thread(echo_dir):
+    app = build_app(str(echo_dir))
+    sent = []
+
+    async def go():
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            sent.append(message["type"])
+
+        await app({"type": "lifespan"}, receive, send)
+
+    asyncio.run(go())
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert app.scorer._executor._shutdown
+
+
+def test_predictions_as_dataframe_are_records(tmp_path):
+    class Frame(_Exploding):
+        def predict(self, data, params=None):
+            return pd.DataFrame({"a": [1], "b": ["z"]})
+
+    response = _call(app_for_model(Frame()), "POST", "/invocations", json=_split(1.0))
+    assert response.json() == {"predictions": [{"a": 1, "b": "z"}]}

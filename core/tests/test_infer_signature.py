@@ -16,6 +16,7 @@ from saveur.signature import (
     infer_param_schema,
     infer_schema,
     infer_signature,
+    infer_signature_from_example,
     schema_from_dataclass,
 )
 from saveur.types import AnyType, Array, ColSpec, DataType, Object, Property, Schema, TensorSpec
@@ -518,3 +519,29 @@ def test_dataclass_unsupported_fields_are_named():
 
     with pytest.raises(SignatureError, match=r"field 'x' of Union2: only Optional\[...\] unions"):
         infer_signature(Union2)
+
+
+# --- signature from an example and its prediction ----------------------------------------
+
+
+def test_one_dimensional_prediction_for_columns_is_one_output_column():
+    frame = pd.DataFrame({"a": [0.0, 1.0]})
+    sig = infer_signature_from_example(frame, np.array([0, 1]))
+    assert sig.outputs == Schema([ColSpec("long")])
+    # A tensor input keeps a tensor output, as in MLflow.
+    sig = infer_signature_from_example(frame.to_numpy(), np.array([0, 1]))
+    assert sig.outputs == Schema([TensorSpec("int64", (-1,))])
+    sig = infer_signature_from_example(frame, np.array([[0.2, 0.8]]), {"k": 1})
+    assert sig.outputs == Schema([TensorSpec("float64", (-1, 2))])
+    assert sig.params.params[0].name == "k"
+
+
+def test_prediction_without_schema_becomes_any_with_a_warning(caplog):
+    sig = infer_signature_from_example(pd.DataFrame({"a": [1.0]}), object())
+    assert sig.outputs == Schema([ColSpec(AnyType())])
+    assert "cannot infer the output schema from the prediction" in caplog.text
+
+
+def test_example_input_without_schema_is_still_an_error():
+    with pytest.raises(SignatureError, match="cannot infer the model input schema from set"):
+        infer_signature_from_example({1, 2}, np.array([1]))

@@ -32,7 +32,7 @@ from saveur.examples import (
     read_input_example,
     write_input_example,
 )
-from saveur.signature import ModelSignature, infer_signature
+from saveur.signature import ModelSignature, infer_signature, infer_signature_from_example
 
 pytestmark = pytest.mark.mlflow
 
@@ -83,6 +83,22 @@ def test_dataclass_schemas_are_byte_identical(case):
     expected = MLflowSignature(inputs=cls).to_dict()
     assert ModelSignature(inputs=cls).to_dict() == expected
     assert infer_signature(cls).to_dict() == expected
+
+
+@pytest.mark.parametrize("kind", ["frame", "array", "list"])
+def test_signature_from_example_and_prediction_matches_mlflow_save_model(kind):
+    from mlflow.models.signature import _infer_signature_from_input_example
+
+    frame = pd.DataFrame({"a": [0.0, 1.0], "b": [1, 0]})
+    data = {"frame": frame, "array": frame.to_numpy(), "list": [{"a": 1.0}, {"a": 2.0}]}[kind]
+
+    class Classifier:
+        def predict(self, model_input, params=None):
+            return np.array([0, 1])
+
+    expected = _infer_signature_from_input_example(_Example((data, {"k": 1})), Classifier())
+    ours = infer_signature_from_example(data, np.array([0, 1]), {"k": 1})
+    assert ours.to_dict() == expected.to_dict()
 
 
 def test_where_mlflow_falls_back_to_any_saveur_infers_or_explains():

@@ -31,6 +31,7 @@ __all__ = [
     "infer_param_schema",
     "infer_schema",
     "infer_signature",
+    "infer_signature_from_example",
     "schema_from_dataclass",
 ]
 
@@ -125,6 +126,37 @@ def infer_signature(
     inputs = _infer_part(model_input, "input") if model_input is not None else None
     outputs = _infer_part(model_output, "output") if model_output is not None else None
     param_schema = infer_param_schema(params) if params else None
+    return ModelSignature(inputs, outputs, param_schema)
+
+
+def infer_signature_from_example(
+    model_input: Any, prediction: Any, params: dict[str, Any] | None = None
+) -> ModelSignature:
+    """The signature MLflow's ``save_model`` infers from an input example and its prediction.
+
+    Unlike :func:`infer_signature`, a 1-D numpy prediction for a column-based input is one
+    output column (``[{"type": "long", "required": true}]`` for a classifier), not a tensor,
+    and an output that has no schema becomes ``AnyType`` with a logged warning, as in MLflow.
+    The input schema and params still raise SignatureError when they cannot be inferred.
+    """
+    import numpy as np
+
+    inputs = _infer_part(model_input, "input")
+    param_schema = infer_param_schema(params) if params else None
+    if not inputs.is_tensor_spec() and isinstance(prediction, np.ndarray) and prediction.ndim == 1:
+        import pandas as pd
+
+        prediction = pd.Series(prediction)
+    try:
+        outputs = infer_schema(prediction)
+    except SignatureError as exc:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "cannot infer the output schema from the prediction (%s); the output schema is AnyType",
+            exc,
+        )
+        outputs = Schema([ColSpec(AnyType())])
     return ModelSignature(inputs, outputs, param_schema)
 
 

@@ -51,7 +51,9 @@ class Server:
 
 
 @contextmanager
-def run_server(model: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+def run_server(
+    model: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[Server]:
     """Start ``saveur serve`` on a free port of 127.0.0.1 and stop it (SIGTERM) afterwards."""
     command = [sys.executable, "-m", "saveur", "serve", "-m", str(model), "--port", "0", *args]
     process = subprocess.Popen(
@@ -73,7 +75,7 @@ def run_server(model: Path, *args: str, env: dict[str, str] | None = None) -> It
         ready.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while not ready.wait(0.1) and time.monotonic() < deadline:
         pass
     if not found:

@@ -482,3 +482,17 @@ def test_paramschema_repr_equality_and_duplicates():
         ParamSchema([ParamSpec("a", "long", 1), ParamSpec("a", "long", 2)])
     with pytest.raises(SignatureError, match="params schema is not valid JSON"):
         ParamSchema.from_json("nope")
+
+
+def test_numpy_values_in_names_and_object_defaults_are_written_as_plain_json():
+    assert Schema([ColSpec("long", np.int64(0))]).to_json() == (
+        '[{"type": "long", "name": 0, "required": true}]'
+    )
+    obj = Object([Property("x", "long")])
+    ps = ParamSchema([ParamSpec("o", obj, {"x": np.int64(1)})])
+    assert ps.to_json() == (
+        '[{"name": "o", "default": {"x": 1}, "shape": null, "type": "object", '
+        '"properties": {"x": {"type": "long", "required": true}}}]'
+    )
+    with pytest.raises(SignatureError, match="object .* cannot be written in a signature's JSON"):
+        Schema([ColSpec("long", object())]).to_json()

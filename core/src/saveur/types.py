@@ -122,6 +122,18 @@ def _coerce_type(value: Any, what: str) -> DataType | Array | Object | Map | Any
     return value
 
 
+def _json_default(value: Any) -> Any:
+    # numpy scalars (a column label, a value inside an Object default) and dates are written
+    # as the plain JSON value; MLflow fails on them, so no existing file differs.
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        return value.item()
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    raise SignatureError(
+        f"{type(value).__name__} {value!r} cannot be written in a signature's JSON"
+    )
+
+
 def _type_to_dict(t: DataType | Array | Object | Map | AnyType) -> dict[str, Any]:
     return {"type": t.name} if isinstance(t, DataType) else t.to_dict()
 
@@ -570,7 +582,7 @@ class Schema:
 
     def to_json(self) -> str:
         """The JSON string MLflow writes into MLmodel (``json.dumps`` defaults)."""
-        return json.dumps(self.to_dict())
+        return json.dumps(self.to_dict(), default=_json_default)
 
     @classmethod
     def from_json(cls, json_str: str) -> Schema:
@@ -841,7 +853,7 @@ class ParamSchema:
 
     def to_json(self) -> str:
         """The JSON string MLflow writes into MLmodel."""
-        return json.dumps(self.to_dict())
+        return json.dumps(self.to_dict(), default=_json_default)
 
     @classmethod
     def from_json(cls, json_str: str) -> ParamSchema:

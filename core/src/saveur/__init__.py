@@ -32,7 +32,10 @@ _STORE_NAMES = (
     "log_model", "register_model", "set_model_alias", "delete_model_alias", "get_model_version",
     "get_model_version_by_alias", "search_model_versions", "search_registered_models",
     "set_model_version_tag", "delete_model_version", "delete_registered_model",
-    "rename_registered_model",
+    "rename_registered_model", "get_latest_version", "get_registered_model",
+    "create_registered_model", "update_model_version", "update_registered_model",
+    "set_registered_model_tag", "delete_registered_model_tag", "delete_model_version_tag",
+    "get_metric_history",
 )
 _LAZY.update({name: "saveur.store" for name in _STORE_NAMES})
 _SUBMODULES = {"pyfunc", "models", "types", "errors", "signature", "store", "serving", "testing"}

@@ -21,12 +21,16 @@ COLUMNS = [f"f{i}" for i in range(N_FEATURES)]
 _READY = re.compile(r"serving on (http://\S+?);")
 
 
-def require_tool(name: str, install: str) -> str:
-    """The path of ``name``; skip with the reason outside CI, fail under CI (CI=true)."""
+def require_tool(name: str, install: str, require_env: str) -> str:
+    """The path of ``name``; skip with the reason outside CI, fail under CI.
+
+    Under CI (``CI=true``, or ``require_env`` set to 1 as ``.ci/run`` does) a missing tool is
+    a failure, never a skip.
+    """
     path = shutil.which(name)
     if path is None:
         message = f"{name} is not installed (.ci/run installs it: {install})"
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI") == "true" or os.environ.get(require_env) == "1":
             pytest.fail(message)
         pytest.skip(message)
     return path

@@ -17,7 +17,8 @@ _FLAGS = [
 
 
 def _chromium(tmp_path, *args):
-    binary = require_tool("chromium", "apt-get install -y --no-install-recommends chromium")
+    binary = require_tool("chromium", "apt-get install -y --no-install-recommends chromium",
+                          "SAVEUR_REQUIRE_BROWSER")
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
     result = subprocess.run(
@@ -47,3 +48,20 @@ def test_screenshot_of_the_invocations_operation_with_its_example(column_server,
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 20_000, "the screenshot looks blank"
+
+
+def test_a_missing_tool_skips_outside_ci_and_fails_under_ci(monkeypatch):
+    from serving_helpers import require_tool as require
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("SAVEUR_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        require("chromium", "apt-get install chromium", "SAVEUR_REQUIRE_BROWSER")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium is not installed"):
+        require("chromium", "apt-get install chromium", "SAVEUR_REQUIRE_BROWSER")
+    monkeypatch.delenv("CI")
+    monkeypatch.setenv("SAVEUR_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception):
+        require("chromium", "apt-get install chromium", "SAVEUR_REQUIRE_BROWSER")

@@ -12,7 +12,7 @@ ROW = [0.5] * len(COLUMNS)
 
 
 def test_thirty_seconds_of_wrk_load_without_errors(column_server, tmp_path):
-    wrk = require_tool("wrk", "apt-get install -y wrk")
+    wrk = require_tool("wrk", "apt-get install -y wrk", "SAVEUR_REQUIRE_WRK")
     body = json.dumps({"dataframe_split": {"columns": COLUMNS, "data": [ROW]}})
     script = tmp_path / "post.lua"
     script.write_text(

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt_ratio, fmt_time, have, print_table, quick, ratio  # noqa: E402
+from _common import fmt_ratio, fmt_time, have, print_table, quick, ratio
 
 TREE_TYPE = "sklearn.tree._tree.Tree"
 
@@ -129,11 +129,11 @@ def _per_call(fns: dict[str, Callable[[int], object]], *, inner: int, repeat: in
 def bench_predict(root: Path, mlflow_ok: bool) -> None:
     import numpy as np
     import pandas as pd
-    import saveur.pyfunc
-    from saveur.signature import infer_signature
     from sklearn.linear_model import LogisticRegression
 
+    import saveur.pyfunc
     import saveur_sklearn
+    from saveur.signature import infer_signature
 
     names = [f"f{i}" for i in range(10)]
     rng = np.random.RandomState(0)

@@ -24,12 +24,12 @@ except ImportError as exc:  # pragma: no cover - depends on the env
 
 import numpy as np
 import pandas as pd
+
 import saveur
 import saveur.pyfunc
+import saveur_sklearn
 from saveur.errors import TrustError
 from saveur.signature import infer_signature
-
-import saveur_sklearn
 
 pytestmark = pytest.mark.mlflow
 

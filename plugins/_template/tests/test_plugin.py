@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+import saveur_polynomial
+
 import saveur
 from saveur.errors import IntegrityError, PluginError, SaveError
-
-import saveur_polynomial
 
 
 @pytest.fixture

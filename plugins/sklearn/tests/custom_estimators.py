@@ -8,9 +8,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 class AddOne(TransformerMixin, BaseEstimator):
     """Adds one to every value: a class saveur-sklearn does not vouch for."""
 
-    def fit(self, X, y=None):  # noqa: N803 (scikit-learn's naming)
+    def fit(self, X, y=None):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):  # noqa: N803
+    def transform(self, X):
         return X + 1

@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 import pytest
+
+import saveur_sklearn
 from saveur.errors import (
     IntegrityError,
     MissingDependencyError,
@@ -13,8 +15,6 @@ from saveur.errors import (
     TrustError,
     UnsafePathError,
 )
-
-import saveur_sklearn
 
 
 def _save(path, model, **options):
@@ -34,9 +34,8 @@ def test_tree_model_loads_from_skops_without_any_trust(tmp_path, forest, xy, con
 
 
 def test_trusted_types_in_mlmodel_are_never_read_as_trust(tmp_path, xy, context_for):
-    from sklearn.pipeline import make_pipeline
-
     from custom_estimators import AddOne
+    from sklearn.pipeline import make_pipeline
 
     saved = _save(tmp_path, make_pipeline(AddOne()).fit(xy[0]), pyfunc_predict_fn="transform")
     assert saved.flavor_conf["skops_trusted_types"] == ["custom_estimators.AddOne"]
@@ -48,9 +47,8 @@ def test_trusted_types_in_mlmodel_are_never_read_as_trust(tmp_path, xy, context_
 
 
 def test_callers_trusted_types_admit_a_custom_class(tmp_path, xy, context_for):
-    from sklearn.pipeline import make_pipeline
-
     from custom_estimators import AddOne
+    from sklearn.pipeline import make_pipeline
 
     saved = _save(tmp_path, make_pipeline(AddOne()).fit(xy[0]), pyfunc_predict_fn="transform")
     by_name = _load(saved, context_for(tmp_path, trusted_types=["custom_estimators.AddOne"]))

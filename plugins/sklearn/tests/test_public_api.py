@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 import saveur
 import saveur.pyfunc
+import saveur_sklearn
 from saveur.errors import IntegrityError, TrustError
 from saveur.models import Model
-
-import saveur_sklearn
 
 
 def test_save_model_passes_format_and_predict_fn(tmp_path, forest, xy):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sklearn
-from saveur.errors import SaveError
 
 import saveur_sklearn
+from saveur.errors import SaveError
 
 
 def test_skops_is_the_default_and_records_mlflow_keys(tmp_path, forest):
@@ -119,10 +119,9 @@ def test_cloudpickle_saves_a_lambda(tmp_path, xy):
 
 
 def test_detects_estimators_pipelines_and_subclasses(forest, xy):
+    from custom_estimators import AddOne
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-
-    from custom_estimators import AddOne
 
     assert saveur_sklearn.saveur_detect_flavor(model=forest) == "sklearn"
     assert saveur_sklearn.saveur_detect_flavor(model=make_pipeline(StandardScaler())) == "sklearn"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 import pytest
-from saveur.errors import TrustError
 
+from saveur.errors import TrustError
 from saveur_sklearn._trust import is_vouched, normalize_trusted_types, unvouched
 
 
@@ -67,13 +67,12 @@ def test_trusted_types_of_the_wrong_kind_are_refused():
 def _models():
 
     import numpy as np
+    from custom_estimators import AddOne
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-
-    from custom_estimators import AddOne
 
     rng = np.random.RandomState(0)
     X = rng.randn(40, 3)

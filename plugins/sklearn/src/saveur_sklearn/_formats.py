@@ -14,7 +14,6 @@ from typing import Any
 
 from saveur.errors import IntegrityError, MissingDependencyError, SaveError, TrustError
 from saveur.security import require_trust
-
 from saveur_sklearn._trust import unvouched
 
 SKOPS = "skops"

@@ -11,7 +11,6 @@ from typing import Any
 
 from saveur.errors import PluginError, SaveError
 from saveur.hookspecs import FlavorInfo, LoadContext, PredictFunction, SavedFlavor, hookimpl
-
 from saveur_sklearn import _formats
 from saveur_sklearn._requirements import DISTRIBUTION, infer_requirements
 from saveur_sklearn._trust import normalize_trusted_types

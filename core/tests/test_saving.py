@@ -119,3 +119,15 @@ def test_auto_detection_picks_the_plugin(tmp_path):
 def test_metadata_must_be_a_dict(tmp_path, echo_model):
     with pytest.raises(SaveError, match="metadata must be a dict"):
         saveur.save_model(echo_model, tmp_path / "m", metadata=["x"])
+
+
+def test_output_schema_of_a_1d_prediction_on_columns_is_one_column_as_mlflow(tmp_path):
+    import pandas as pd
+
+    import saveur.pyfunc
+
+    frame = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+    model = saveur.pyfunc.save_model(tmp_path / "m", python_model="saveur_echo.pymodels:ScaledSum",
+                                     input_example=frame)
+    assert model.signature.to_dict()["outputs"] == '[{"type": "long", "required": true}]'
+    assert model.load_input_example(tmp_path / "m").equals(frame)

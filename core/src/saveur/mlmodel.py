@@ -146,7 +146,9 @@ class Model:
             return None
         from saveur.examples import read_input_example
 
-        return read_input_example(Path(model_dir), self.saved_input_example_info)
+        return read_input_example(
+            Path(model_dir), self.saved_input_example_info, schema=self.get_input_schema()
+        )
 
     # --- (de)serialization -----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -262,7 +262,7 @@ def _infer_signature(
     data: Any,
     params: dict[str, Any] | None,
 ) -> ModelSignature:
-    from saveur.signature import infer_signature
+    from saveur.signature import infer_signature, infer_signature_from_example
 
     try:
         input_only = infer_signature(data, None, params)
@@ -284,7 +284,7 @@ def _infer_signature(
     try:
         predict = plugins.predict_function(flavor, model, pyfunc_conf, context)
         output = predict(data, params)
-        return infer_signature(data, output, params)
+        return infer_signature_from_example(data, output, params)
     except (SchemaError, SignatureError):
         raise
     except Exception as e:

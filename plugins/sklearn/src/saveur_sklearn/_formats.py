@@ -78,7 +78,7 @@ def dump(model: object, path: Path, serialization_format: str) -> list[str] | No
                 "Make them importable, or save with serialization_format='cloudpickle' "
                 "(loading it then needs trust_code=True)"
             ) from e
-        untrusted = skops.io.get_untrusted_types(data=data)
+        untrusted = _untrusted_types(data)
         _check_importable(model, untrusted)
         path.write_bytes(data)
         # Written for MLflow's own loader, which reads its trust list from MLmodel; saveur
@@ -103,6 +103,20 @@ def dump(model: object, path: Path, serialization_format: str) -> list[str] | No
             )
         ) from e
     return None
+
+
+def _untrusted_types(data: bytes) -> list[str]:
+    """``skops.io.get_untrusted_types`` of a dump, with the faster audit walk when available."""
+    try:
+        from skops.io._audit import get_tree
+        from skops.io._utils import read_schema
+    except ImportError:
+        import skops.io
+
+        return skops.io.get_untrusted_types(data=data)
+    with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
+        schema, load_context = read_schema(zf)
+        return sorted(unsafe_types(get_tree(schema, load_context, trusted=None)))
 
 
 def _check_importable(model: object, type_names: list[str]) -> None:

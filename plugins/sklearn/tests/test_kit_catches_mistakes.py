@@ -1,0 +1,161 @@
+"""The conformance kit fails plugins that break the contract (so passing it means something).
+
+Kit checks are called directly here with hand-made arguments, outside their fixtures.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from pluggy import PluginValidationError
+
+import saveur_sklearn
+from saveur.hookspecs import hookimpl
+from saveur.testing import (
+    DiscoveryTests,
+    SaveTests,
+    assert_predictions_equal,
+    block_modules,
+    framework_modules_of,
+    requirement_name,
+)
+
+
+def _plugin(**hooks):
+    module = types.ModuleType("broken_plugin")
+    for name, fn in hooks.items():
+        setattr(module, name, hookimpl(fn))
+    return module
+
+
+def _all_hooks(**overrides):
+    def flavors():
+        return []
+
+    def detect(model):
+        return None
+
+    def save(flavor, model, path, options):
+        return None
+
+    def load(flavor, flavor_conf, context):
+        return None
+
+    def predict_function(flavor, model, pyfunc_conf, context):
+        return None
+
+    def requirements(flavor, model_dir, flavor_conf):
+        return []
+
+    hooks = {
+        "saveur_flavors": flavors,
+        "saveur_detect_flavor": detect,
+        "saveur_save_model": save,
+        "saveur_load_model": load,
+        "saveur_predict_function": predict_function,
+        "saveur_infer_requirements": requirements,
+    }
+    hooks.update(overrides)
+    return {k: v for k, v in hooks.items() if v is not None}
+
+
+def test_sklearn_plugin_passes_the_hook_check():
+    DiscoveryTests().test_hookimpls_match_the_specs(saveur_sklearn, "sklearn")
+
+
+def test_hook_with_an_argument_the_spec_lacks_fails():
+    def save(flavor, model, path, options, overwrite):
+        return None
+
+    with pytest.raises(PluginValidationError, match="overwrite"):
+        DiscoveryTests().test_hookimpls_match_the_specs(
+            _plugin(**_all_hooks(saveur_save_model=save)), "broken"
+        )
+
+
+def test_hook_with_a_misspelled_name_fails():
+    def load(flavor, flavor_conf, context):
+        return None
+
+    hooks = _all_hooks(saveur_load_model=None)
+    hooks["saveur_load_modle"] = load
+    with pytest.raises(PluginValidationError, match="saveur_load_modle"):
+        DiscoveryTests().test_hookimpls_match_the_specs(_plugin(**hooks), "broken")
+
+
+def test_missing_hook_fails():
+    with pytest.raises(AssertionError, match="saveur_infer_requirements"):
+        DiscoveryTests().test_hookimpls_match_the_specs(
+            _plugin(**_all_hooks(saveur_infer_requirements=None)), "broken"
+        )
+
+
+def _model_dir(tmp_path, lines):
+    (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def _info():
+    (info,) = saveur_sklearn.saveur_flavors()
+    return info
+
+
+def test_unpinned_requirement_fails(tmp_path):
+    model_dir = _model_dir(tmp_path, ["saveur==0.1.0", "saveur-sklearn==0.1.0",
+                                      "scikit-learn>=1.0"])
+    with pytest.raises(AssertionError, match="not pinned"):
+        SaveTests().test_requirements_are_pinned_and_name_the_plugin(
+            model_dir, "saveur-sklearn", _info()
+        )
+
+
+def test_requirements_without_the_plugin_fail(tmp_path):
+    model_dir = _model_dir(tmp_path, ["saveur==0.1.0", "scikit-learn==1.9.1"])
+    with pytest.raises(AssertionError, match="saveur-sklearn missing"):
+        SaveTests().test_requirements_are_pinned_and_name_the_plugin(
+            model_dir, "saveur-sklearn", _info()
+        )
+
+
+def test_local_version_label_fails(tmp_path):
+    model_dir = _model_dir(tmp_path, ["saveur==0.1.0", "saveur-sklearn==0.1.0",
+                                      "scikit-learn==1.9.1+cpu"])
+    with pytest.raises(AssertionError, match="local version labels"):
+        SaveTests().test_requirements_are_pinned_and_name_the_plugin(
+            model_dir, "saveur-sklearn", _info()
+        )
+
+
+def test_requirement_names_are_normalized():
+    assert requirement_name("Saveur_SKLearn==0.1.0") == "saveur-sklearn"
+    assert requirement_name("scikit-learn[extra]>=1; python_version>'3'") == "scikit-learn"
+
+
+def test_predictions_that_differ_fail():
+    assert_predictions_equal(np.array([1.0, 2.0]), pd.Series([1.0, 2.0 + 1e-12]))
+    with pytest.raises(AssertionError):
+        assert_predictions_equal(np.array([1.0, 2.0]), np.array([1.0, 2.1]))
+    with pytest.raises(AssertionError, match="shapes differ"):
+        assert_predictions_equal(np.array([1.0, 2.0]), np.array([[1.0, 2.0]]))
+    with pytest.raises(AssertionError, match="keys differ"):
+        assert_predictions_equal({"a": [1]}, {"b": [1]})
+    with pytest.raises(AssertionError):
+        assert_predictions_equal(np.array(["x", "y"]), np.array(["x", "z"]))
+
+
+def test_block_modules_makes_imports_fail_until_the_test_ends():
+    with pytest.MonkeyPatch.context() as mp:
+        block_modules(mp, ["skops"])
+        with pytest.raises(ImportError):
+            import skops.io
+    import skops.io  # noqa: F401
+
+    assert sys.modules["skops"] is not None
+
+
+def test_framework_modules_come_from_installed_metadata():
+    assert framework_modules_of(["scikit-learn", "skops"]) == ("sklearn", "skops")

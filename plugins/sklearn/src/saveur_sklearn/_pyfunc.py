@@ -38,5 +38,5 @@ def load_pyfunc(path: str) -> SklearnModelWrapper:
     # MLflow passes the model directory (our MLmodel has no 'data' key), but older callers
     # pass the model file itself.
     model_dir = p.parent if p.is_file() else p
-    model = saveur.load_model(model_dir, trust_code=trust_from_env(None))
+    model = saveur.load_model(model_dir, flavor="sklearn", trust_code=trust_from_env(None))
     return SklearnModelWrapper(model)

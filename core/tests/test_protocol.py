@@ -332,6 +332,11 @@ def test_inputs_columns_of_different_lengths_are_an_error():
     )
 
 
+def test_inputs_scalar_next_to_lists_is_repeated():
+    df = parse({"inputs": {"x": [1, 2], "s": "a"}}, COLUMNS).data
+    assert df["s"].tolist() == ["a", "a"]
+
+
 def test_inputs_list_of_records_is_a_frame():
     df = parse({"inputs": [{"x": 1, "s": "a"}]}, COLUMNS).data
     assert df["x"].tolist() == [1.0]

@@ -679,8 +679,10 @@ def _dict_frame(value: dict, schema: Any, specs: dict, field: str) -> Any:
     )
     if record:
         return _frame({k: [v] for k, v in value.items()}, schema, field, None)
-    columns = {k: (v if isinstance(v, list) else [v]) for k, v in value.items()}
-    lengths = {len(v) for v in columns.values()}
+    lengths = {len(v) for v in value.values() if isinstance(v, list)}
+    # A scalar next to lists is repeated down the column, as pandas broadcasts it for MLflow.
+    n = next(iter(lengths)) if len(lengths) == 1 else 1
+    columns = {k: (v if isinstance(v, list) else [v] * n) for k, v in value.items()}
     if len(lengths) > 1:
         raise ProtocolError(
             f"'{field}' columns have different lengths {sorted(lengths)}", field=field

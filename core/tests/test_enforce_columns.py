@@ -420,6 +420,20 @@ def test_categorical_of_numbers_is_not_a_string():
     assert fails(df, ColSpec("string", "c")) == "column 'c' expects string, got category"
 
 
+def test_arrow_strings_fit_a_string_column():
+    pa = pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"c": pd.array(["a", None], dtype=pd.ArrowDtype(pa.string()))})
+    assert run(df, ColSpec("string", "c", required=False)) is df
+    assert "got a missing value" in fails(df, ColSpec("string", "c"))
+
+
+def test_arrow_doubles_convert_to_numpy():
+    pa = pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"c": pd.array([1.5, None], dtype=pd.ArrowDtype(pa.float64()))})
+    out = run(df, ColSpec("double", "c"))
+    assert out["c"].dtype == np.float64 and np.isnan(out["c"].iloc[1])
+
+
 def test_bytes_fit_a_binary_column():
     df = pd.DataFrame({"c": [b"a", bytearray(b"b")]})
     assert run(df, ColSpec("binary", "c"))["c"].tolist() == [b"a", bytearray(b"b")]

@@ -338,11 +338,10 @@ def _text_converter(
                 return s
             na = _scan_objects(rule, s, lambda v: isinstance(v, types))
         elif what == "str" and (
-            isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
-            and (
-                not isinstance(dtype, pd.CategoricalDtype)
-                or pd.api.types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
-            )
+            pd.api.types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
+            if isinstance(dtype, pd.CategoricalDtype)
+            # pandas string dtypes (``string``, pandas 3's ``str``, Arrow strings) hold only str
+            else pd.api.types.is_string_dtype(dtype)
         ):
             na = s.isna().to_numpy() if rule.required else None
         else:

@@ -89,6 +89,11 @@ def test_unsupported_content_types(content_type, message):
     assert info.value.field == "content-type"
 
 
+def test_body_may_be_text_or_a_bytearray():
+    assert parse_request('{"inputs": [1]}', JSON).data.tolist() == [1]
+    assert parse_request(bytearray(b'{"inputs": [1]}'), JSON).data.tolist() == [1]
+
+
 def test_unsupported_content_type_is_a_protocol_error():
     assert issubclass(UnsupportedContentTypeError, ProtocolError)
 

@@ -44,7 +44,9 @@ class ParsedRequest(NamedTuple):
 
 
 # ---- entry point -------------------------------------------------------------------------
-def parse_request(body: bytes, content_type: str | None, signature: Any = None) -> ParsedRequest:
+def parse_request(
+    body: bytes | bytearray | memoryview | str, content_type: str | None, signature: Any = None
+) -> ParsedRequest:
     """Parse a scoring request body into model input and params.
 
     ``signature`` (a ModelSignature or an input Schema) types the columns as MLflow's server
@@ -56,6 +58,8 @@ def parse_request(body: bytes, content_type: str | None, signature: Any = None) 
     schema = _input_schema(signature)
     if isinstance(body, (bytearray, memoryview)):
         body = bytes(body)
+    elif isinstance(body, str):  # batch scoring may hand over text it already decoded
+        body = body.encode("utf-8")
     if mime == CONTENT_TYPE_JSON:
         return _parse_json_request(body, schema)
     if mime == CONTENT_TYPE_CSV:

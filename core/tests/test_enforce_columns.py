@@ -287,6 +287,13 @@ def test_missing_value_in_required_long_names_column_and_row():
     )
 
 
+def test_infinity_with_missing_values_is_not_an_integer():
+    df = pd.DataFrame({"c": [np.inf, np.nan]})
+    assert fails(df, ColSpec("long", "c", required=False)) == (
+        "column 'c' expects long, got float64 (floats are not converted to integers)"
+    )
+
+
 def test_missing_value_in_optional_long_becomes_nullable():
     out = run(pd.DataFrame({"c": [1, None, 3]}), ColSpec("long", "c", required=False))
     assert out["c"].dtype == pd.Int64Dtype()

@@ -280,7 +280,7 @@ def _int_converter(rule: ColumnRule, target: Any, nullable: Any) -> Callable[[An
             values = s.to_numpy(dtype="float64", na_value=np.nan)
             na = np.isnan(values)
             present = values[~na]
-            if na.any() and bool(np.all(present == np.floor(present))):
+            if na.any() and bool(np.all(np.isfinite(present) & (present == np.floor(present)))):
                 outside = ~na & ((values < info.min) | (values > info.max))
                 if outside.any():
                     row = _row_of(outside)

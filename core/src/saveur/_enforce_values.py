@@ -41,6 +41,12 @@ def short(value: Any) -> str:
     return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
 
 
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception's text on one line, cut to ``limit`` characters (library messages vary)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def type_name(t: Any) -> str:
     """The name of a column type as the signature spells it: ``double``, ``Array(long)``..."""
     from saveur.types import AnyType, Array, DataType, Map, Object

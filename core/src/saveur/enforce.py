@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from saveur._enforce_values import short
+from saveur._enforce_values import one_line, short
 from saveur.errors import SchemaError
 
 __all__ = ["Enforcer", "compile_enforcer"]
@@ -110,7 +110,7 @@ def _to_frame(data: Any, columns: Any, nested: bool) -> Any:
             try:
                 return pd.DataFrame.from_records(list(data))
             except (TypeError, ValueError) as exc:
-                raise SchemaError(f"list of records is not a table: {_one_line(exc)}") from None
+                raise SchemaError(f"list of records is not a table: {one_line(exc)}") from None
         if single is not None and single.name is not None and all(_is_scalar(x) for x in data):
             return pd.DataFrame({single.name: list(data)})
         rows = [x for x in data if isinstance(x, (list, tuple, np.ndarray))]
@@ -125,7 +125,7 @@ def _to_frame(data: Any, columns: Any, nested: bool) -> Any:
         try:
             return pd.DataFrame(list(data))
         except (TypeError, ValueError) as exc:
-            raise SchemaError(f"list input is not a table: {_one_line(exc)}") from None
+            raise SchemaError(f"list input is not a table: {one_line(exc)}") from None
     if isinstance(data, np.ndarray) and data.ndim == 0:
         data = data.item()
     if isinstance(data, np.ndarray):
@@ -163,12 +163,7 @@ def _dict_to_frame(data: dict, nested: bool, np: Any, pd: Any) -> Any:
     try:
         return pd.DataFrame(cols)
     except (TypeError, ValueError) as exc:
-        raise SchemaError(f"dict input is not a table of columns: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 160 else text[:157] + "..."
+        raise SchemaError(f"dict input is not a table of columns: {one_line(exc)}") from None
 
 
 # ---- params ------------------------------------------------------------------------------
@@ -211,11 +206,11 @@ def _compile_params(schema: Any) -> Callable[[Any], Any]:
             try:
                 out[name] = spec.validate(value)
             except SchemaError as exc:
-                raise SchemaError(_one_line(exc)) from None
+                raise SchemaError(one_line(exc)) from None
             except (TypeError, ValueError) as exc:
                 raise SchemaError(
                     f"param {name!r} expects {spec.dtype!r}, got {short(value)}: "
-                    f"{_one_line(exc)}"
+                    f"{one_line(exc)}"
                 ) from None
         return out
 

@@ -11,11 +11,18 @@ share this module.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any, NamedTuple
 
-from saveur._enforce_values import short
+from saveur._enforce_json import (
+    bad_value,
+    columns_index,
+    json_column,
+    json_tensor,
+    object_array,
+    same_width_frame,
+)
+from saveur._enforce_values import one_line, short
 from saveur.errors import ProtocolError, UnsupportedContentTypeError
 
 __all__ = [
@@ -240,7 +247,7 @@ def _parse_split(value: Any, schema: Any) -> Any:
                 )
         if len(set(map(_hashable, columns))) == width:
             if data:
-                fast = _same_width_frame(data, columns, _column_specs(schema), index,
+                fast = same_width_frame(data, columns, _column_specs(schema), index,
                                          by_rows=True)
                 if fast is not None:
                     return fast
@@ -253,7 +260,7 @@ def _parse_split(value: Any, schema: Any) -> Any:
         df = pd.DataFrame(data=data, columns=columns, index=index)
     except Exception as exc:  # pandas raises several types for malformed shapes
         raise ProtocolError(
-            f"'dataframe_split' is not a valid split-oriented table: {_one_line(exc)}",
+            f"'dataframe_split' is not a valid split-oriented table: {one_line(exc)}",
             field=field,
         ) from None
     return _cast_frame(df, schema, field)
@@ -290,13 +297,13 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     import pandas as pd
 
     specs = _column_specs(schema)
-    fast = _same_width_frame(list(columns.values()), list(columns), specs, index)
+    fast = same_width_frame(list(columns.values()), list(columns), specs, index)
     if fast is not None:
         return fast
     data = {}
     for name, values in columns.items():
         spec = specs.get(name)
-        data[name] = _json_column(values, spec, field) if spec is not None else _plain(values)
+        data[name] = json_column(values, spec, field) if spec is not None else _plain(values)
     n = len(next(iter(columns.values()))) if columns else 0
     if index is None:
         index = pd.RangeIndex(n)
@@ -304,84 +311,11 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
         frame = pd.DataFrame(data, index=index, copy=False)
     except Exception as exc:
         raise ProtocolError(
-            f"'{field}' is not a valid table: {_one_line(exc)}", field=field
+            f"'{field}' is not a valid table: {one_line(exc)}", field=field
         ) from None
     if all(isinstance(name, str) for name in columns):
-        frame.columns = _columns_index(columns)
+        frame.columns = columns_index(columns)
     return frame
-
-
-_FLOAT_TYPES = {"double": "float64", "float": "float32"}
-
-
-def _common_float(names: Any, specs: dict) -> Any:
-    """The numpy float dtype shared by all these columns, or None."""
-    import numpy as np
-
-    from saveur.types import DataType
-
-    kinds = set()
-    for name in names:
-        spec = specs.get(name)
-        if spec is None or not isinstance(spec.type, DataType):
-            return None
-        kinds.add(spec.type.name)
-    if len(kinds) != 1 or next(iter(kinds)) not in _FLOAT_TYPES:
-        return None
-    return np.dtype(_FLOAT_TYPES[next(iter(kinds))])
-
-
-def _same_width_frame(
-    values: list, names: Any, specs: dict, index: Any, *, by_rows: bool = False
-) -> Any:
-    """One 2-D conversion when every column is the same float type (the common case).
-
-    A single block is much cheaper to build than a frame of separate columns; anything
-    unusual (a null in a list, a string that is not a number) returns None and the per-column
-    path takes over, which also names the offending row. ``values`` holds the columns, or
-    the rows when ``by_rows``.
-    """
-    if not names or len(specs) < len(names):
-        return None
-    target = _common_float(names, specs)
-    if target is None:
-        return None
-    import numpy as np
-    import pandas as pd
-
-    try:
-        with np.errstate(over="raise", invalid="ignore"):
-            block = np.array(values, dtype=target)
-    except (ValueError, TypeError, OverflowError, FloatingPointError):
-        return None
-    if block.ndim != 2 or block.shape[1 if by_rows else 0] != len(names):
-        return None
-    # A (columns, rows) block transposed is what pandas stores: one block, no copy.
-    frame = block if by_rows else block.T
-    return pd.DataFrame(frame, columns=_columns_index(names), index=index, copy=False)
-
-
-_INDEX_CACHE: dict[tuple, Any] = {}
-_INDEX_CACHE_SIZE = 256
-
-
-def _columns_index(names: Any) -> Any:
-    """A pandas Index of column names, shared between requests with the same columns.
-
-    Building a string Index costs more than the rest of a 1-row request under pandas 3; an
-    Index is immutable, so one per column list is reused (and lets the enforcer recognise
-    the columns by identity).
-    """
-    import pandas as pd
-
-    key = tuple(names)
-    index = _INDEX_CACHE.get(key)
-    if index is None:
-        index = pd.Index(list(key))
-        if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
-            _INDEX_CACHE.clear()
-        _INDEX_CACHE[key] = index
-    return index
 
 
 def _plain(values: list) -> Any:
@@ -391,7 +325,7 @@ def _plain(values: list) -> Any:
     try:
         return pd.Series(values)
     except Exception:
-        return _object_array(values)
+        return object_array(values)
 
 
 def _cast_frame(df: Any, schema: Any, field: str) -> Any:
@@ -406,165 +340,8 @@ def _cast_frame(df: Any, schema: Any, field: str) -> Any:
     for name in df.columns:
         spec = specs.get(name)
         if spec is not None and df[name].ndim == 1:
-            df[name] = _json_column(df[name].tolist(), spec, field)
+            df[name] = json_column(df[name].tolist(), spec, field)
     return df
-
-
-# ---- typing one JSON column --------------------------------------------------------------
-def _object_array(values: list) -> Any:
-    import numpy as np
-
-    arr = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        arr[i] = v
-    return arr
-
-
-def _bad_value(spec: Any, field: str, row: int, value: Any, why: str = "") -> ProtocolError:
-    from saveur._enforce_values import type_name
-
-    label = f"column {spec.name!r}" if spec.name is not None else "column"
-    return ProtocolError(
-        f"{label} expects {type_name(spec.type)}, got {short(value)} in row {row}{why}",
-        field=field,
-    )
-
-
-def _json_column(values: list, spec: Any, field: str) -> Any:
-    """Type a list of JSON values as the column spec says (MLflow's per-column astype)."""
-    import numpy as np
-
-    from saveur.types import DataType
-
-    t = spec.type
-    if not isinstance(t, DataType):
-        return _object_array(values)  # nested types are checked by enforcement
-    name = t.name
-    if name in ("double", "float"):
-        target = np.dtype("float64" if name == "double" else "float32")
-        try:
-            arr = np.array(values, dtype=target)
-            if arr.ndim == 1:
-                return arr
-        except (ValueError, TypeError, OverflowError):
-            pass
-        for i, v in enumerate(values):
-            if v is None:
-                continue
-            if isinstance(v, (list, dict)):
-                raise _bad_value(spec, field, i, v)
-            try:
-                float(v)
-            except (ValueError, TypeError, OverflowError):
-                raise _bad_value(spec, field, i, v) from None
-        raise ProtocolError(f"column {spec.name!r} cannot be read as {name}", field=field)
-    if name in ("long", "integer"):
-        return _json_ints(values, spec, field, np.dtype("int64" if name == "long" else "int32"))
-    if name == "boolean":
-        arr = np.array(values) if values else np.array([], dtype=bool)
-        if arr.dtype == np.dtype(bool) and arr.ndim == 1:
-            return arr
-        has_null = False
-        for i, v in enumerate(values):
-            if v is None:
-                has_null = True
-            elif not isinstance(v, bool):
-                raise _bad_value(spec, field, i, v)
-        import pandas as pd
-
-        return pd.array(values, dtype="boolean") if has_null else arr.astype(bool)
-    if name == "binary":
-        out: list[bytes | None] = []
-        for i, v in enumerate(values):
-            if v is None:
-                out.append(None)
-                continue
-            if not isinstance(v, str):
-                raise _bad_value(spec, field, i, v, " (binary values are base64 strings)")
-            try:
-                # MLflow's encoder wraps lines (encodebytes): whitespace is not an error.
-                out.append(base64.b64decode("".join(v.split()).encode("ascii"), validate=True))
-            except (binascii.Error, UnicodeEncodeError):
-                raise _bad_value(spec, field, i, v, " (not valid base64)") from None
-        return _object_array(out)
-    # string and datetime: kept as the JSON strings; enforcement checks and parses them.
-    return _object_array(values)
-
-
-def _json_ints(values: list, spec: Any, field: str, target: Any) -> Any:
-    import numpy as np
-
-    info = np.iinfo(target)
-    if values:
-        try:
-            arr = np.array(values)
-        except (ValueError, OverflowError):
-            arr = None
-        if arr is not None and arr.ndim == 1 and arr.dtype.kind == "i":
-            if arr.size and (arr.min() < info.min or arr.max() > info.max):
-                row = int(np.argmax((arr < info.min) | (arr > info.max)))
-                raise _bad_value(spec, field, row, values[row], " (out of range)")
-            return arr.astype(target)
-    out: list = []
-    has_null = False
-    for i, v in enumerate(values):
-        if v is None:
-            has_null = True
-            out.append(None)
-            continue
-        if isinstance(v, bool) or isinstance(v, (list, dict)):
-            raise _bad_value(spec, field, i, v)
-        if isinstance(v, float):
-            if v != v:
-                has_null = True
-                out.append(None)
-                continue
-            if not v.is_integer():
-                raise _bad_value(spec, field, i, v, " (not an integer)")
-            v = int(v)
-        elif isinstance(v, str):
-            try:
-                v = int(v.strip())
-            except ValueError:
-                raise _bad_value(spec, field, i, v) from None
-        if not info.min <= v <= info.max:
-            raise _bad_value(spec, field, i, v, " (out of range)")
-        out.append(v)
-    if has_null:
-        import pandas as pd
-
-        # Nullable: enforcement passes it for optional columns and names the row otherwise.
-        return pd.array(out, dtype="Int64" if target == np.dtype("int64") else "Int32")
-    return np.array(out, dtype=target)
-
-
-def _json_tensor(value: Any, dtype: Any, label: str, field: str) -> Any:
-    """A JSON value as an array of the tensor's dtype (MLflow: ``np.array(value, dtype)``)."""
-    import numpy as np
-
-    if dtype.kind in "iu":
-        try:
-            natural = np.asarray(value)
-        except ValueError:
-            natural = None
-        if natural is not None and natural.dtype.kind == "f":
-            if not np.all(np.isfinite(natural)) or not np.all(natural == np.floor(natural)):
-                raise ProtocolError(
-                    f"{label} expects {dtype}, got non-integer numbers", field=field
-                )
-    try:
-        with np.errstate(over="raise", invalid="ignore"):
-            return np.array(value, dtype=dtype)
-    except FloatingPointError:
-        raise ProtocolError(f"{label} expects {dtype}, got numbers out of its range",
-                            field=field) from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        why = (
-            "the nested lists are ragged (rows of different lengths)"
-            if "inhomogeneous" in str(exc) or "sequence" in str(exc)
-            else _one_line(exc)
-        )
-        raise ProtocolError(f"{label} expects {dtype} values: {why}", field=field) from None
 
 
 # ---- instances / inputs ------------------------------------------------------------------
@@ -605,12 +382,12 @@ def _tensor_dict(columns: dict, schema: Any, field: str) -> dict:
     for name, values in columns.items():
         spec = specs.get(name)
         if spec is not None:
-            out[name] = _json_tensor(values, spec.type, f"tensor {name!r}", field)
+            out[name] = json_tensor(values, spec.type, f"tensor {name!r}", field)
         else:
             try:
                 out[name] = np.array(values)
             except ValueError:
-                out[name] = _object_array(values)
+                out[name] = object_array(values)
     return out
 
 
@@ -625,7 +402,7 @@ def _parse_inputs(value: Any, schema: Any, field: str) -> Any:
         try:
             return np.array(value)
         except ValueError:
-            return _object_array(value) if isinstance(value, list) else value
+            return object_array(value) if isinstance(value, list) else value
     if schema.is_tensor_spec():
         specs = schema.inputs
         if specs[0].name is None:
@@ -635,13 +412,13 @@ def _parse_inputs(value: Any, schema: Any, field: str) -> Any:
                     "got an object",
                     field=field,
                 )
-            return _json_tensor(value, specs[0].type, "input tensor", field)
+            return json_tensor(value, specs[0].type, "input tensor", field)
         if isinstance(value, dict):
             return _tensor_dict(value, schema, field)
         if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
             return _parse_instances(value, schema)
         if len(specs) == 1:
-            return {specs[0].name: _json_tensor(value, specs[0].type,
+            return {specs[0].name: json_tensor(value, specs[0].type,
                                                 f"tensor {specs[0].name!r}", field)}
         raise ProtocolError(
             f"'{field}' must be an object mapping tensor names {short([s.name for s in specs])} "
@@ -701,7 +478,7 @@ def _unnamed_columns(value: Any, schema: Any, field: str) -> Any:
 
     first = schema.inputs[0].type
     if isinstance(first, DataType) and first.name not in ("string", "binary", "datetime"):
-        return _json_tensor(value, first.to_numpy(), "input", field)
+        return json_tensor(value, first.to_numpy(), "input", field)
     try:
         return np.array(value, dtype=object)
     except ValueError:
@@ -747,10 +524,10 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
         raise ProtocolError("CSV body is empty: send a header row and data rows",
                             field="body") from None
     except pd.errors.ParserError as exc:
-        raise ProtocolError(f"CSV body is malformed: {_one_line(exc)}", field="body") from None
+        raise ProtocolError(f"CSV body is malformed: {one_line(exc)}", field="body") from None
     except (ValueError, TypeError, OverflowError) as exc:
         if not dtypes:
-            raise ProtocolError(f"CSV body is malformed: {_one_line(exc)}",
+            raise ProtocolError(f"CSV body is malformed: {one_line(exc)}",
                                 field="body") from None
     # A value does not fit its column's dtype: read everything as text to name the row.
     raw = pd.read_csv(io.BytesIO(body), dtype=object, keep_default_na=True)
@@ -765,7 +542,7 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
             try:
                 pd.array([v]).astype(dtypes[name])
             except (ValueError, TypeError, OverflowError):
-                raise _bad_value(spec, "body", i, v) from None
+                raise bad_value(spec, "body", i, v) from None
     raise ProtocolError("CSV body does not match the model's column types", field="body")
 
 
@@ -785,13 +562,8 @@ def _parse_parquet(body: bytes) -> Any:
         return pd.read_parquet(io.BytesIO(body), engine="pyarrow")
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for bad files
         raise ProtocolError(
-            f"body is not a valid Parquet file: {_one_line(exc)}", field="body"
+            f"body is not a valid Parquet file: {one_line(exc)}", field="body"
         ) from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # ---- responses ---------------------------------------------------------------------------

@@ -126,6 +126,10 @@ def _run_one(
         print(note)
         log.write(note + "\n")
         status = -9
+    finally:
+        if proc.poll() is None:  # interrupted (Ctrl-C): never leave a bench running behind
+            proc.kill()
+            proc.wait()
     return status, time.perf_counter() - start, lines
 
 

@@ -132,7 +132,9 @@ def ensure_env(*, python: str | None = None, rebuild: bool = False, quiet: bool 
     base_python = python or sys.executable
     version = subprocess.run(
         [base_python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     with _lock():
         if rebuild and VENV_DIR.exists():
@@ -153,22 +155,34 @@ def ensure_env(*, python: str | None = None, rebuild: bool = False, quiet: bool 
         # A plugin that does not build (being written, say) must not take the saveur-vs-MLflow
         # benchmarks down with it: warn, leave the stamp unwritten so the next run retries.
         # saveur is named again so a plugin never pulls a same-named "saveur" from an index.
-        failed = [spec for spec in plugins
-                  if not _run([*base, "-e", core, "-e", spec], required=False)]
+        failed = [
+            spec for spec in plugins if not _run([*base, "-e", core, "-e", spec], required=False)
+        ]
         if failed:
             for spec in failed:
-                print(f"warning: plugin {os.path.relpath(spec, REPO)} did not install; "
-                      "its benchmarks will fail or skip", file=sys.stderr)
+                print(
+                    f"warning: plugin {os.path.relpath(spec, REPO)} did not install; "
+                    "its benchmarks will fail or skip",
+                    file=sys.stderr,
+                )
             return exe
-        STAMP.write_text(json.dumps({
-            "fingerprint": fingerprint,
-            "python": version,
-            "packages": list(PACKAGES),
-            "editables": [os.path.relpath(spec, REPO) for spec in _editables()],
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }, indent=2) + "\n")
-        print(f"benchmark env ready in {time.perf_counter() - start:.1f} s: {VENV_DIR}",
-              file=sys.stderr)
+        STAMP.write_text(
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "python": version,
+                    "packages": list(PACKAGES),
+                    "editables": [os.path.relpath(spec, REPO) for spec in _editables()],
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        print(
+            f"benchmark env ready in {time.perf_counter() - start:.1f} s: {VENV_DIR}",
+            file=sys.stderr,
+        )
         return exe
 
 

@@ -41,8 +41,12 @@ _CHILD = (
 
 def _import_once(module: str, cwd: str, env: dict[str, str]) -> float:
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD.format(module=module)], cwd=cwd, env=env,
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-c", _CHILD.format(module=module)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -93,8 +97,15 @@ def bench_imports(runs: int) -> int:
                 value = None
             measured.append(value)
         s, m = measured
-        rows.append([f"import {ours} / {theirs}", fmt_time(s), fmt_time(m), "<50 ms, >=30x",
-                     fmt_ratio(ratio(m, s))])
+        rows.append(
+            [
+                f"import {ours} / {theirs}",
+                fmt_time(s),
+                fmt_time(m),
+                "<50 ms, >=30x",
+                fmt_ratio(ratio(m, s)),
+            ]
+        )
     print_table(
         f"fresh-process import time (median of {runs}, each a new process)",
         ["case", "saveur", "mlflow", "target", "mlflow/saveur"],
@@ -162,8 +173,10 @@ def bench_save(repeat_saveur: int, repeat_mlflow: int) -> int:
     results: dict[str, float | None] = {}
     workdir = Path(tempfile.mkdtemp(prefix="saveur-bench-save-"))
     try:
-        for name, make, repeat in (("saveur", _saveur_saver, repeat_saveur),
-                                   ("mlflow", _mlflow_saver, repeat_mlflow)):
+        for name, make, repeat in (
+            ("saveur", _saveur_saver, repeat_saveur),
+            ("mlflow", _mlflow_saver, repeat_mlflow),
+        ):
             # MLflow warns at class definition (no type hints) and on every save; the
             # warnings are noise here and printing them costs time inside the measurement.
             with warnings.catch_warnings():
@@ -188,8 +201,15 @@ def bench_save(repeat_saveur: int, repeat_mlflow: int) -> int:
         f"save a small custom Python model, warm process (median of {repeat_saveur} saveur, "
         f"{repeat_mlflow} mlflow)",
         ["case", "saveur", "mlflow", "target", "mlflow/saveur"],
-        [["pyfunc.save_model + input_example", fmt_time(s), fmt_time(m), "<100 ms",
-          fmt_ratio(ratio(m, s))]],
+        [
+            [
+                "pyfunc.save_model + input_example",
+                fmt_time(s),
+                fmt_time(m),
+                "<100 ms",
+                fmt_ratio(ratio(m, s)),
+            ]
+        ],
     )
     return status
 
@@ -197,10 +217,15 @@ def bench_save(repeat_saveur: int, repeat_mlflow: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="fresh processes per import (>=7)")
-    parser.add_argument("--save-repeat", type=int, default=10 if quick() else 30,
-                        help="timed saveur saves")
-    parser.add_argument("--mlflow-save-repeat", type=int, default=3 if quick() else 7,
-                        help="timed MLflow saves (each takes seconds)")
+    parser.add_argument(
+        "--save-repeat", type=int, default=10 if quick() else 30, help="timed saveur saves"
+    )
+    parser.add_argument(
+        "--mlflow-save-repeat",
+        type=int,
+        default=3 if quick() else 7,
+        help="timed MLflow saves (each takes seconds)",
+    )
     parser.add_argument("--skip-save", action="store_true", help="only the import benchmark")
     args = parser.parse_args(argv)
     if args.runs < 7:

@@ -70,9 +70,11 @@ def _env_report(python: Path) -> str:
         "for d in ('saveur', 'saveur-sklearn', 'mlflow', 'scikit-learn', 'pandas', 'numpy'):\n"
         "    print(d, v(d))\n"
     )
-    versions = subprocess.run(
-        [str(python), "-c", probe], capture_output=True, text=True, check=False
-    ).stdout.strip().splitlines()
+    versions = (
+        subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=False)
+        .stdout.strip()
+        .splitlines()
+    )
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -81,10 +83,15 @@ def _env_report(python: Path) -> str:
                 break
     except OSError:
         pass
-    rev = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-        capture_output=True, text=True, check=False,
-    ).stdout.strip() or "no commit"
+    rev = (
+        subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        or "no commit"
+    )
     try:
         load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
@@ -105,8 +112,13 @@ def _run_one(
     start = time.perf_counter()
     lines: list[str] = []
     proc = subprocess.Popen(
-        [str(python), str(path)], cwd=REPO, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
+        [str(python), str(path)],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        bufsize=1,
     )
     assert proc.stdout is not None
     deadline = start + timeout
@@ -139,14 +151,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", help="comma-separated bench names, e.g. import,sklearn")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer repetitions (sets SAVEUR_BENCH_QUICK=1 for the modules)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repetitions (sets SAVEUR_BENCH_QUICK=1 for the modules)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild .bench/venv first")
     parser.add_argument("--python", help="interpreter to create .bench/venv from")
-    parser.add_argument("--use-python",
-                        help="run the benches with this interpreter; no env is built")
-    parser.add_argument("--timeout", type=float, default=1200.0,
-                        help="seconds allowed per bench module (default 1200)")
+    parser.add_argument(
+        "--use-python", help="run the benches with this interpreter; no env is built"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1200.0,
+        help="seconds allowed per bench module (default 1200)",
+    )
     args = parser.parse_args(argv)
 
     benches = _select(discover(), args.only)

@@ -104,8 +104,13 @@ def tmp_model_dir(tmp_path: Path) -> Path:
 def _run(code: str, env: dict[str, str] | None, timeout: float, cwd: Path) -> str:
     source = textwrap.dedent(code)
     done = subprocess.run(
-        [sys.executable, "-c", source], cwd=cwd, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [sys.executable, "-c", source],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if done.returncode != 0:
         raise AssertionError(

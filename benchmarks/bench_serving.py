@@ -34,7 +34,7 @@ from _common import fmt_ratio, have, print_table, quick, ratio
 
 COLUMNS = [f"f{i}" for i in range(10)]
 CLIENTS = 8
-BATCH_ARGS = ["--max-batch-size", "64", "--max-batch-delay-ms", "2"]
+BATCH_ARGS = ["--max-batch-size", "64"]
 
 
 # --- models ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from saveur.serving.batching import Batcher
+from saveur.serving.placement import Placement
 
 
 class _Recorder:
@@ -31,7 +32,8 @@ class _Recorder:
 def _run(predict, frames, params=None, *, max_rows=100, delay=0.05):
     async def main():
         with ThreadPoolExecutor(1) as executor:
-            batcher = Batcher(predict, executor, max_rows=max_rows, max_delay_s=delay)
+            batcher = Batcher(predict, Placement(executor), max_rows=max_rows,
+                              max_delay_s=delay)
             params_list = params or [None] * len(frames)
             results = await asyncio.gather(
                 *[batcher.submit(f, p) for f, p in zip(frames, params_list, strict=True)],
@@ -121,4 +123,4 @@ def test_inputs_that_cannot_be_merged_are_predicted_alone():
 
 def test_max_rows_below_one_is_refused():
     with ThreadPoolExecutor(1) as executor, pytest.raises(ValueError, match="at least 1"):
-        Batcher(lambda d, p: d, executor, max_rows=0, max_delay_s=0.0)
+        Batcher(lambda d, p: d, Placement(executor), max_rows=0, max_delay_s=0.0)

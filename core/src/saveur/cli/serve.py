@@ -31,8 +31,9 @@ def register(subparsers: Any) -> None:
                        help="model name of the Open Inference v2 routes")
     serve.add_argument("--max-batch-size", type=_positive_int, default=None,
                        help="merge concurrent requests into predict calls of up to N rows")
-    serve.add_argument("--max-batch-delay-ms", type=_non_negative_float, default=5.0,
-                       help="longest wait to fill a batch, in milliseconds (default 5)")
+    serve.add_argument("--max-batch-delay-ms", type=_non_negative_float, default=0.0,
+                       help="longest wait for more requests to fill a batch, in milliseconds "
+                            "(default 0: merge what queued while the previous batch ran)")
     serve.add_argument("--max-body-mb", type=_positive_float, default=100.0,
                        help="largest request body, in MiB (default 100)")
     serve.add_argument("--debug", action="store_true",

@@ -17,7 +17,7 @@ def build_app(
     trust_code: bool = False,
     name: str | None = None,
     max_batch_size: int | None = None,
-    max_batch_delay_ms: float = 5.0,
+    max_batch_delay_ms: float = 0.0,
     max_body_mb: float = 100.0,
     debug: bool = False,
 ) -> ScoringApp:

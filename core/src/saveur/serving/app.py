@@ -258,7 +258,7 @@ def build_app(
     trust_code: bool = False,
     name: str | None = None,
     max_batch_size: int | None = None,
-    max_batch_delay_ms: float = 5.0,
+    max_batch_delay_ms: float = 0.0,
     max_body_mb: float = 100.0,
     debug: bool = False,
 ) -> ScoringApp:
@@ -288,7 +288,7 @@ def app_for_model(
     *,
     name: str | None = None,
     max_batch_size: int | None = None,
-    max_batch_delay_ms: float = 5.0,
+    max_batch_delay_ms: float = 0.0,
     max_body_mb: float = 100.0,
     debug: bool = False,
 ) -> ScoringApp:

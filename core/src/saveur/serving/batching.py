@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
+
+from saveur.serving.placement import Placement
 
 
 class _NotMergeable(Exception):
@@ -37,7 +38,7 @@ class Batcher:
     def __init__(
         self,
         predict: Callable[[Any, Any], Any],
-        executor: Executor,
+        placement: Placement,
         *,
         max_rows: int,
         max_delay_s: float,
@@ -45,7 +46,7 @@ class Batcher:
         if max_rows < 1:
             raise ValueError(f"max_rows must be at least 1, got {max_rows}")
         self._predict = predict
-        self._executor = executor
+        self._placement = placement
         self.max_rows = max_rows
         self.max_delay_s = max_delay_s
         self._queue: list[_Item] = []
@@ -82,7 +83,6 @@ class Batcher:
 
     async def _run(self) -> None:
         assert self._wakeup is not None
-        loop = asyncio.get_running_loop()
         while True:
             if not self._queue:
                 self._wakeup.clear()
@@ -91,7 +91,7 @@ class Batcher:
             await self._wait_for_more()
             batch = self._take()
             try:
-                results = await loop.run_in_executor(self._executor, self._execute, batch)
+                results = await self._placement.run(True, self._execute, batch)
             except BaseException as exc:  # the executor is shut down, or we are cancelled
                 for item in batch:
                     if not item.future.done():

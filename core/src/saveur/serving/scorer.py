@@ -6,11 +6,14 @@ free to accept connections and answer health checks while a large request is sco
 
 from __future__ import annotations
 
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from saveur.errors import ProtocolError, SchemaError
+from saveur.serving.placement import Placement
+
+#: bodies up to this size may be scored on the event loop itself (see placement.py)
+_SMALL_BODY_BYTES = 16384
 
 
 class ModelFailure(Exception):
@@ -26,7 +29,7 @@ class Scorer:
         *,
         name: str | None = None,
         max_batch_size: int | None = None,
-        max_batch_delay_ms: float = 5.0,
+        max_batch_delay_ms: float = 0.0,
     ) -> None:
         self.model = model
         self.metadata = model.metadata
@@ -34,6 +37,7 @@ class Scorer:
         self.name = name or _default_name(model)
         self.server_version = saveur_version()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="saveur-score")
+        self._placement = Placement(self._executor)
         # A PyFuncModel's predict is enforce + the flavor's predict function. With batching,
         # each request is enforced alone (so a bad one fails alone), and the merged batch goes
         # straight to the predict function.
@@ -45,7 +49,7 @@ class Scorer:
 
             self._batcher = Batcher(
                 self._predict_checked,
-                self._executor,
+                Placement(self._executor),
                 max_rows=max_batch_size,
                 max_delay_s=max_batch_delay_ms / 1000.0,
             )
@@ -59,10 +63,10 @@ class Scorer:
 
     async def invocations(self, body: bytes, content_type: str | None) -> bytes:
         """Answer one ``/invocations`` body with the ``{"predictions": ...}`` JSON bytes."""
-        loop = asyncio.get_running_loop()
+        small = len(body) <= _SMALL_BODY_BYTES
         if self._batcher is None:
-            return await self._call(loop, self._invocations_alone, body, content_type)
-        data, params = await self._call(loop, self._parse_and_check, body, content_type)
+            return await self._placement.run(small, self._invocations_alone, body, content_type)
+        data, params = await self._placement.run(small, self._parse_and_check, body, content_type)
         predictions = await self._batcher.submit(data, params)
         return self._predictions_to_json(predictions)
 
@@ -81,15 +85,26 @@ class Scorer:
         """Answer one v2 ``infer`` body with the inference response JSON bytes."""
         from saveur.serving import _http, v2
 
-        loop = asyncio.get_running_loop()
-        request = await self._call(loop, v2.decode_request, body, self)
+        small = len(body) <= _SMALL_BODY_BYTES
         if self._batcher is None:
-            predictions = await self._call(loop, self._predict, request.data, request.params)
+            response = await self._placement.run(small, self._v2_alone, body)
         else:
-            data, params = await self._call(loop, self._check, request.data, request.params)
+            request = await self._placement.run(small, v2.decode_request, body, self)
+            data, params = await self._placement.run(
+                small, self._check, request.data, request.params
+            )
             predictions = await self._batcher.submit(data, params)
-        response = await self._call(loop, v2.encode_response, predictions, request, self)
+            response = await self._placement.run(
+                small, v2.encode_response, predictions, request, self
+            )
         return _http.dumps(response)
+
+    def _v2_alone(self, body: bytes) -> dict[str, Any]:
+        from saveur.serving import v2
+
+        request = v2.decode_request(body, self)
+        predictions = self._predict(request.data, request.params)
+        return v2.encode_response(predictions, request, self)
 
     def v2_server_metadata(self) -> dict[str, Any]:
         """``GET /v2``: the server's name, version and extensions."""
@@ -113,9 +128,6 @@ class Scorer:
             serving_example=serving_example(getattr(self.model, "model_dir", None)),
             version=self.server_version,
         )
-
-    async def _call(self, loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> Any:
-        return await loop.run_in_executor(self._executor, fn, *args)
 
     # --- predicting -----------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ class ServeOptions:
     trust_code: bool = False
     name: str | None = None
     max_batch_size: int | None = None
-    max_batch_delay_ms: float = 5.0
+    max_batch_delay_ms: float = 0.0
     max_body_mb: float = 100.0
     debug: bool = False
     log_level: str = "info"

@@ -310,9 +310,10 @@ def main() -> int:
         m1000 = results.get("mlflow/1000")
         print_table(
             f"1000-row requests, {CLIENTS} concurrent clients, {duration:.0f} s",
-            ["case", "saveur req/s", "saveur p50", "mlflow req/s", "mlflow p50", "target",
-             "saveur/mlflow"],
+            ["case", "saveur req/s", "saveur p50", "errors", "mlflow req/s", "mlflow p50",
+             "target", "saveur/mlflow"],
             [[name, _rps(results[name + "/1000"]["rps"]), _ms(results[name + "/1000"]["p50"]),
+              f"{results[name + '/1000']['errors']:.0f}",
               _rps(m1000["rps"]) if m1000 else "n/a", _ms(m1000["p50"]) if m1000 else "n/a",
               ">=5x", fmt_ratio(ratio(results[name + "/1000"]["rps"],
                                       m1000["rps"] if m1000 else None))]

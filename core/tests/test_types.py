@@ -496,3 +496,12 @@ def test_numpy_values_in_names_and_object_defaults_are_written_as_plain_json():
     )
     with pytest.raises(SignatureError, match="object .* cannot be written in a signature's JSON"):
         Schema([ColSpec("long", object())]).to_json()
+
+
+def test_an_empty_column_name_is_a_name_not_a_position():
+    from saveur.types import ColSpec, Schema
+
+    schema = Schema([ColSpec("double", ""), ColSpec("long", "0", required=False)])
+    assert schema.input_names() == ["", "0"]
+    assert schema.required_input_names() == [""]
+    assert schema.optional_input_names() == ["0"]

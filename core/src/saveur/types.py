@@ -529,15 +529,15 @@ class Schema:
 
     def input_names(self) -> list[Any]:
         """Input names, or positions where the inputs are unnamed (MLflow's rule)."""
-        return [x.name or i for i, x in enumerate(self.inputs)]
+        return [i if x.name is None else x.name for i, x in enumerate(self.inputs)]
 
     def required_input_names(self) -> list[Any]:
         """Names (or positions) of the required inputs."""
-        return [x.name or i for i, x in enumerate(self.inputs) if x.required]
+        return [i if x.name is None else x.name for i, x in enumerate(self.inputs) if x.required]
 
     def optional_input_names(self) -> list[Any]:
         """Names (or positions) of the optional inputs."""
-        return [x.name or i for i, x in enumerate(self.inputs) if not x.required]
+        return [i if x.name is None else x.name for i, x in enumerate(self.inputs) if not x.required]
 
     def has_input_names(self) -> bool:
         """True if the inputs are named."""

@@ -25,3 +25,20 @@ def test_serving_in_a_uv_environment_built_from_the_model_requirements(column_mo
     site = next(env.glob("lib/python*/site-packages"))
     assert (site / "saveur").is_dir() and (site / "saveur_sklearn").is_dir()
     assert not (site / "saveur").is_symlink()
+
+
+def test_local_env_manager_warns_about_requirements_this_environment_lacks(tmp_path):
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    import saveur_sklearn
+
+    x = pd.DataFrame({"a": [0.0, 1.0, 0.2, 0.9], "b": [1.0, 0.0, 0.8, 0.1]})
+    model = LogisticRegression().fit(x, [0, 1, 0, 1])
+    path = tmp_path / "pinned"
+    saveur_sklearn.save_model(model, path,
+                              extra_pip_requirements=["surely-not-installed-dist==1.0"])
+    with run_server(path) as server:
+        assert httpx.get(server.url + "/ping").status_code == 200
+    assert "surely-not-installed-dist==1.0 required, not installed" in server.log
+    assert "--env-manager uv" in server.log

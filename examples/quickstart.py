@@ -11,11 +11,12 @@ import sys
 
 import numpy as np
 import pandas as pd
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
 import saveur
 import saveur.pyfunc
 import saveur_sklearn
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
 
 
 def main(store: str | None = None) -> None:

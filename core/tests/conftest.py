@@ -16,7 +16,6 @@ if str(_ECHO_SRC) not in sys.path:
 def host_plugins(monkeypatch):
     """Every host test sees the built-in plugins plus the echo plugin, nothing installed."""
     import saveur_echo
-
     from saveur import plugins
 
     monkeypatch.delenv("SAVEUR_DISABLE_PLUGINS", raising=False)

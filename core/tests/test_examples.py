@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from saveur.errors import SignatureError, UnsafePathError
 from saveur.examples import (
     InputExampleError,

@@ -7,6 +7,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+
 from saveur import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import pytest
+
 from saveur.errors import SignatureError
 from saveur.signature import (
     ModelSignature,

@@ -3,10 +3,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import yaml
+
 import saveur
 import saveur.pyfunc
 import saveur_echo
-import yaml
 from saveur.errors import (
     FlavorNotFoundError,
     IntegrityError,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from saveur.errors import MLmodelError
 from saveur.mlmodel import Model
 

@@ -4,6 +4,7 @@ import logging
 from importlib.metadata import EntryPoint
 
 import pytest
+
 import saveur_echo
 from saveur import plugins as plugins_mod
 from saveur.errors import AmbiguousFlavorError, FlavorNotFoundError

@@ -4,8 +4,9 @@ import textwrap
 
 import pandas as pd
 import pytest
-import saveur.pyfunc
 import yaml
+
+import saveur.pyfunc
 from saveur.errors import PluginError, SaveError, TrustError
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 import stat
 
 import pytest
+import yaml
+
 import saveur
 import saveur_echo
-import yaml
 from saveur.errors import ModelExistsError, SaveError
 from saveur.hookspecs import hookimpl
 

@@ -4,6 +4,7 @@ import os
 import stat
 
 import pytest
+
 from saveur.errors import IntegrityError, TrustError, UnsafePathError
 from saveur.security import (
     compute_digests,

@@ -139,6 +139,13 @@ def test_unknown_requested_outputs_are_refused():
         v2.encode_response(np.array([1]), request, _scorer(None))
 
 
+def test_the_registry_version_is_reported():
+    scorer = SimpleNamespace(signature=None, name="fraud", model_version="3")
+    assert v2.model_metadata(scorer)["versions"] == ["3"]
+    request = v2.InferenceRequest(None, None, None, None)
+    assert v2.encode_response(np.array([1]), request, scorer)["model_version"] == "3"
+
+
 def test_model_metadata_lists_columns_as_1d_tensors():
     metadata = v2.model_metadata(_scorer(COLUMNS))
     assert metadata["inputs"] == [

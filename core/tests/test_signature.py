@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from saveur.errors import SignatureError
 from saveur.signature import ModelSignature
 from saveur.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+
 from saveur.errors import SchemaError, SignatureError
 from saveur.types import (
     AnyType,

@@ -7,6 +7,7 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+
 from saveur.signature import ModelSignature  # noqa: E402
 from saveur.types import (  # noqa: E402
     AnyType,

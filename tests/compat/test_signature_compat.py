@@ -25,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - depends on the env
 import numpy as np
 import pandas as pd
 from _mlflow_signatures import CASES, DATACLASSES, PARAMS
+
 from saveur.errors import SignatureError
 from saveur.examples import (
     InputExampleError,

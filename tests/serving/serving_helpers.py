@@ -56,10 +56,15 @@ class Server:
 
 @contextmanager
 def run_server(
-    model: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+    model: Path | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    model_uri: str | None = None,
 ) -> Iterator[Server]:
     """Start ``saveur serve`` on a free port of 127.0.0.1 and stop it (SIGTERM) afterwards."""
-    command = [sys.executable, "-m", "saveur", "serve", "-m", str(model), "--port", "0", *args]
+    uri = model_uri if model_uri is not None else str(model)
+    command = [sys.executable, "-m", "saveur", "serve", "-m", uri, "--port", "0", *args]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},

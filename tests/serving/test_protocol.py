@@ -299,3 +299,22 @@ def test_sigterm_stops_the_server_cleanly(column_model):
         assert httpx.get(server.url + "/ping").status_code == 200
         assert server.stop(signal.SIGTERM) == 0
     assert "Finished server process" in server.log or "Shutting down" in server.log
+
+
+def test_a_registered_model_is_served_under_its_registered_name(column_model, tmp_path):
+    from saveur.store import registry
+    from saveur.store._config import set_store_uri
+
+    store = tmp_path / "store"
+    set_store_uri(store)
+    try:
+        registry.register_model(str(column_model), "fraud")
+    finally:
+        set_store_uri(None)
+    with run_server(None, env={"SAVEUR_STORE_URI": str(store)},
+                    model_uri="models:/fraud/1") as server:
+        metadata = httpx.get(server.url + "/v2/models/fraud").json()
+        assert metadata["name"] == "fraud" and metadata["versions"] == ["1"]
+        response = httpx.post(server.url + "/invocations", json={
+            "dataframe_split": {"columns": COLUMNS, "data": ROWS}})
+        assert response.status_code == 200

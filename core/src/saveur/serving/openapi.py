@@ -481,6 +481,7 @@ def _v2_response() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "model_name": {"type": "string"},
+            "model_version": {"type": "string"},
             "id": {"type": "string"},
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/V2Tensor"}},
         },

@@ -35,6 +35,9 @@ class Scorer:
         self.metadata = model.metadata
         self.signature = getattr(self.metadata, "signature", None)
         self.name = name or _default_name(model)
+        version = getattr(getattr(model, "resolved", None), "registered_version", None)
+        #: the registry version of a ``models:/`` URI, reported by the v2 metadata
+        self.model_version = None if version is None else str(version)
         self.server_version = saveur_version()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="saveur-score")
         self._placement = Placement(self._executor)

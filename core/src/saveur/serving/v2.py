@@ -102,7 +102,7 @@ def model_metadata(scorer: Any) -> dict[str, Any]:
     outputs = signature_tensors(signature.outputs) if signature is not None else []
     return {
         "name": scorer.name,
-        "versions": [],
+        "versions": [] if getattr(scorer, "model_version", None) is None else [scorer.model_version],
         "platform": "saveur",
         "inputs": inputs,
         "outputs": outputs,
@@ -300,6 +300,8 @@ def encode_response(predictions: Any, request: InferenceRequest, scorer: Any) ->
             )
         outputs = [available[name] for name in request.outputs]
     response: dict[str, Any] = {"model_name": scorer.name, "outputs": outputs}
+    if getattr(scorer, "model_version", None) is not None:
+        response["model_version"] = scorer.model_version
     if request.id is not None:
         response["id"] = request.id
     return response

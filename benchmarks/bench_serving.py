@@ -79,8 +79,9 @@ def _free_port() -> int:
 
 def _command(kind: str, model: Path, port: int, extra: list[str]) -> list[str]:
     if kind == "saveur":
+        # default log level: one INFO line per request, as MLflow's uvicorn access log
         return [sys.executable, "-m", "saveur", "serve", "-m", str(model), "--port", str(port),
-                "--log-level", "warning", *extra]
+                *extra]
     mlflow = Path(sys.executable).with_name("mlflow")
     return [str(mlflow), "models", "serve", "-m", str(model), "--env-manager", "local",
             "--port", str(port), "--host", "127.0.0.1"]

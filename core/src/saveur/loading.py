@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 _sys_path_lock = threading.Lock()
+_MODULE_NAME_RE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 #: MLflow's custom PythonModel loader: its pickles and code files need MLflow's own classes.
 MLFLOW_PYTHON_MODEL_LOADER = "mlflow.pyfunc.model"
@@ -169,15 +171,25 @@ def load_custom_loader(
         context.trust_code,
         f"the model's loader module {loader!r} (named by the model, not a registered plugin)",
     )
+    if not _MODULE_NAME_RE.fullmatch(loader):
+        raise MLmodelError(
+            f"MLmodel flavors.python_function.loader_module {loader!r} is not a dotted module "
+            "name such as 'package.module'"
+        )
+    # Contained before any of the model's code runs.
+    data = conf.get("data")
+    data_path = contained_path(model_dir, str(data), "python_function.data") if data else model_dir
     try:
         module = importlib.import_module(loader)
     except ImportError as e:
         raise PluginError(f"the model's loader module {loader!r} cannot be imported: {e}") from e
+    except (Exception, SystemExit) as e:  # trusted code, but a failing import is still an error
+        raise PluginError(
+            f"the model's loader module {loader!r} failed at import: {type(e).__name__}: {e}"
+        ) from e
     load = getattr(module, "_load_pyfunc", None)
     if load is None:
         raise PluginError(f"the model's loader module {loader!r} has no _load_pyfunc function")
-    data = conf.get("data")
-    data_path = contained_path(model_dir, str(data), "python_function.data") if data else model_dir
     return load(str(data_path))
 
 

@@ -27,6 +27,15 @@ SAVEUR_KEY = "saveur"
 
 _UUID_RE = re.compile(r"^[0-9a-f]{32}$")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+#: Limits for a hostile MLmodel. Real ones are a few KiB, nest fewer than ten levels and use
+#: no YAML aliases (a signature is one JSON string). libyaml's composer recurses in C, so a
+#: deeply nested document crashes the process (a segfault, not an exception): depth is
+#: checked on the event stream first. Aliases are expanded by reference, so a "billion
+#: laughs" document loads instantly and then explodes in whatever walks it (json.dumps,
+#: a deep copy), and a self-referencing alias makes a cycle: both are refused.
+MAX_MLMODEL_BYTES = 64 << 20
+MAX_YAML_DEPTH = 100
+MAX_YAML_NODES = 1_000_000
 
 
 def _yaml():  # PyYAML's C loader is much faster; fall back where it was built without it.
@@ -255,6 +264,12 @@ class Model:
         p = Path(path)
         file = p / MLMODEL_FILE_NAME if p.is_dir() else p
         try:
+            size = file.stat().st_size
+            if size > MAX_MLMODEL_BYTES:
+                raise MLmodelError(
+                    f"{file}: the MLmodel file is {size} bytes, over the {MAX_MLMODEL_BYTES} byte "
+                    "limit; an MLmodel holds metadata only (weights go in their own files)"
+                )
             text = file.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise MLmodelError(f"no MLmodel file at {str(file)!r}") from None
@@ -269,6 +284,7 @@ class Model:
         """Parse MLmodel YAML text."""
         yaml, loader, _ = _yaml()
         try:
+            _check_yaml_shape(yaml, loader, text, source)
             data = yaml.load(text, Loader=loader)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
@@ -282,3 +298,47 @@ class Model:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Model) and self.to_dict() == other.to_dict()
+
+
+def _check_yaml_shape(yaml: Any, loader: Any, text: str, source: str) -> None:
+    """Refuse YAML nested too deeply, or whose aliases expand too far or refer to themselves.
+
+    One pass over the parser's events (no object is built): the expanded node count adds an
+    anchor's whole subtree at each alias, which is what a consumer walking the result pays.
+    """
+    depth = 0
+    nodes = 0
+    sizes: dict[str, int] = {}
+    open_anchors: list[tuple[str | None, int]] = []  # (anchor, node count at its start)
+    starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in sizes:
+                raise MLmodelError(
+                    f"{source}: the YAML alias *{event.anchor} refers to a node that contains "
+                    "it (a recursive structure); MLmodel must be a plain tree"
+                )
+            nodes += sizes[event.anchor]
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, starts):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise MLmodelError(
+                    f"{source}: YAML nested more than {MAX_YAML_DEPTH} levels deep; refused"
+                )
+            open_anchors.append((event.anchor, nodes))
+            nodes += 1
+        elif isinstance(event, ends):
+            depth -= 1
+            anchor, start = open_anchors.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start
+        if nodes > MAX_YAML_NODES:
+            raise MLmodelError(
+                f"{source}: YAML aliases expand to more than {MAX_YAML_NODES} nodes (a 'billion "
+                "laughs' document?); refused"
+            )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saveur.errors import AmbiguousFlavorError, FlavorNotFoundError, PluginError
+from saveur.errors import AmbiguousFlavorError, FlavorNotFoundError, PluginError, SaveurError
 
 if TYPE_CHECKING:
     import pluggy
@@ -145,10 +145,23 @@ class Plugins:
         return result
 
     def load_model(self, flavor: str, flavor_conf: dict[str, Any], context: LoadContext) -> object:
-        """Call the owning plugin's load hook."""
-        return self._impl(flavor, "saveur_load_model")(
-            flavor=flavor, flavor_conf=flavor_conf, context=context
-        )
+        """Call the owning plugin's load hook.
+
+        A plugin that trips over a malformed (or hostile) flavor configuration with a bare
+        ``KeyError``/``TypeError``... is reported as a :class:`PluginError` naming the flavor
+        and the model directory; saveur's own errors pass through unchanged.
+        """
+        load = self._impl(flavor, "saveur_load_model")
+        try:
+            return load(flavor=flavor, flavor_conf=flavor_conf, context=context)
+        except SaveurError:
+            raise
+        except Exception as e:
+            raise PluginError(
+                f"the {flavor!r} plugin ({self.flavors[flavor].source}) could not load the "
+                f"model in {str(context.model_dir)!r}: {_one_line(e)}; check the model's "
+                f"flavors.{flavor} entry in MLmodel and its files"
+            ) from e
 
     def predict_function(
         self, flavor: str, model: object, pyfunc_conf: dict[str, Any], context: LoadContext

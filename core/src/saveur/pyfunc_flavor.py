@@ -33,7 +33,8 @@ PICKLE_FILE = "python_model.pkl"
 CODE_FILE_DIR = "model_code"
 ARTIFACTS_DIR = "artifacts"
 
-_REFERENCE_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_REFERENCE_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", re.ASCII)
+_REFUSED_TOP_LEVEL = frozenset({"test", "idlelib", "turtledemo"})
 _set_model_lock = threading.Lock()
 _current_model: list[object] = []
 # Source files of a pickled model's class, handed from the save hook to the requirements hook
@@ -94,7 +95,7 @@ def saveur_save_model(
         _check_json(model_config)
         conf["model_config"] = model_config
 
-    if isinstance(model, str) and _REFERENCE_RE.match(model) and not model.endswith(".py"):
+    if isinstance(model, str) and _REFERENCE_RE.fullmatch(model) and not model.endswith(".py"):
         _import_reference(model)  # fail at save, not at load, if it is not a PythonModel
         conf["python_model_class"] = model
     elif isinstance(model, (str, Path)):
@@ -251,19 +252,36 @@ def _context(model_dir: Path, conf: dict[str, Any]) -> Any:
 def _import_reference(reference: str) -> type:
     from saveur.pyfunc import PythonModel
 
-    if not isinstance(reference, str) or not _REFERENCE_RE.match(reference):
+    if not isinstance(reference, str) or not _REFERENCE_RE.fullmatch(reference):
         raise MLmodelError(f"python_model_class {reference!r} is not 'package.module:Class'")
     module_name, _, class_name = reference.partition(":")
-    if module_name == "__main__" or module_name.split(".")[0] in sys.stdlib_module_names:
+    parts = module_name.split(".")
+    if "" in parts:
+        raise MLmodelError(f"python_model_class {reference!r} has an empty module name part")
+    # Importing a module runs its top-level code. An installed package's modules are the
+    # environment's code (importing them is what any user of the package does), but a
+    # ``__main__`` module is a command-line entry point that acts at import (certifi's parses
+    # sys.argv and prints), and the standard library's ``test`` package (missing from
+    # sys.stdlib_module_names) runs test suites: neither is a place a model class lives.
+    if (
+        "__main__" in parts
+        or parts[0] in sys.stdlib_module_names
+        or parts[0] in _REFUSED_TOP_LEVEL
+    ):
         raise TrustError(
             f"python_model_class {reference!r} is refused: only PythonModel subclasses from "
-            "installed packages may be named"
+            "installed packages may be named (not the standard library or a __main__ module)"
         )
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise PluginError(f"python_model_class {reference!r}: cannot import {module_name!r}: {e}"
                           ) from e
+    except (Exception, SystemExit) as e:  # a module that fails (or exits) at import
+        raise PluginError(
+            f"python_model_class {reference!r}: importing {module_name!r} failed: "
+            f"{type(e).__name__}: {e}"
+        ) from e
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, PythonModel)):
         raise TrustError(
@@ -296,7 +314,7 @@ def _instantiate(conf: dict[str, Any], context: LoadContext) -> object:
 
 
 def _instantiate_for_save(model: str | Path, ctx: Any) -> object:
-    if isinstance(model, str) and _REFERENCE_RE.match(model) and not model.endswith(".py"):
+    if isinstance(model, str) and _REFERENCE_RE.fullmatch(model) and not model.endswith(".py"):
         instance = _import_reference(model)()
     else:
         instance = _run_model_code(Path(model))

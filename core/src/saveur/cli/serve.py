@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 
 def register(subparsers: Any) -> None:
@@ -64,9 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
     from saveur.loading import open_model
     from saveur.serving.server import ServeOptions, serve
 
-    if args.workers == 1:
-        # Resolve once here so that the mismatch warnings name the model directory.
-        warn_on_local_mismatch(open_model(args.model_uri, verify=False).path)
+    warn_on_local_mismatch(open_model(args.model_uri, verify=False).path)
     serve(
         ServeOptions(
             model_uri=args.model_uri,
@@ -85,9 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_in_uv_env(args: argparse.Namespace, trust: bool) -> int:
+def _serve_in_uv_env(args: argparse.Namespace, trust: bool) -> NoReturn:
     import os
-    import subprocess
 
     from saveur.envmanager import build_env
     from saveur.loading import open_model
@@ -111,7 +108,6 @@ def _serve_in_uv_env(args: argparse.Namespace, trust: bool) -> int:
     sys.stdout.flush()
     # exec: signals go straight to the server, and no second Python stays around.
     os.execv(command[0], command)
-    return subprocess.call(command)  # pragma: no cover - execv does not return
 
 
 def _default_name(model_uri: str, model_dir: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any, NamedTuple
 
 from saveur._enforce_json import (
@@ -136,7 +137,7 @@ def _loads(body: bytes) -> Any:
             field="body",
         ) from None
     try:
-        return json.loads(text)
+        payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
@@ -146,6 +147,40 @@ def _loads(body: bytes) -> Any:
         raise ProtocolError(
             "request body is not valid JSON: nested too deeply", field="body"
         ) from None
+    except ValueError as exc:  # an integer over Python's 4300-digit conversion limit
+        raise ProtocolError(
+            f"request body holds a number that cannot be read: {one_line(exc)}", field="body"
+        ) from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(payload):
+        # The standard library decodes "\ud800" into a string no encoder can write back
+        # (orjson refuses it, which is how we got here): refuse it at the door.
+        raise ProtocolError(
+            "request body is not valid JSON: a string holds an unpaired UTF-16 surrogate "
+            "escape (\\ud800-\\udfff)",
+            field="body",
+        )
+    return payload
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) in a decoded JSON document holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+    return False
 
 
 def _parse_json_request(body: bytes, schema: Any) -> ParsedRequest:
@@ -231,6 +266,13 @@ def _parse_split(value: Any, schema: Any) -> Any:
             f"'dataframe_split.columns' must be a list of names, got {_json_type(columns)}",
             field=field,
         )
+    for i, name in enumerate(columns or ()):
+        if isinstance(name, (list, dict)):
+            raise ProtocolError(
+                f"'dataframe_split.columns' item {i} must be a column name (a string or a "
+                f"number), got {_json_type(name)}",
+                field=field,
+            )
     if index is not None and (not isinstance(index, list) or len(index) != len(data)):
         raise ProtocolError(
             f"'dataframe_split.index' must be a list with one label per row ({len(data)})",

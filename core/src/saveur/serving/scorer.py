@@ -41,11 +41,11 @@ class Scorer:
         self.server_version = saveur_version()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="saveur-score")
         self._placement = Placement(self._executor)
-        # A PyFuncModel's predict is enforce + the flavor's predict function. With batching,
-        # each request is enforced alone (so a bad one fails alone), and the merged batch goes
-        # straight to the predict function.
-        self._enforce = getattr(model, "_enforce", None)
-        self._predict_fn = getattr(model, "_predict_fn", None)
+        # A PyFuncModel's predict is check_input + predict_checked. With batching, each
+        # request is checked alone (so a bad one fails alone), and the merged batch goes
+        # straight to predict_checked. Other model objects are predicted whole.
+        self._check_input = getattr(model, "check_input", None)
+        self._predict_unchecked = getattr(model, "predict_checked", None)
         self._batcher = None
         if max_batch_size is not None:
             from saveur.serving.batching import Batcher
@@ -136,16 +136,16 @@ class Scorer:
 
     def _check(self, data: Any, params: Any) -> tuple[Any, Any]:
         """Enforce the signature on one request before it joins a batch, so it fails alone."""
-        if self._enforce is None or self._predict_fn is None:
+        if self._check_input is None or self._predict_unchecked is None:
             return data, params
-        return self._enforce(data, params)  # type: ignore[no-any-return]
+        return self._check_input(data, params)  # type: ignore[no-any-return]
 
     def _predict_checked(self, data: Any, params: Any) -> Any:
         """Predict input that :meth:`_check` already enforced."""
-        if self._enforce is None or self._predict_fn is None:
+        if self._check_input is None or self._predict_unchecked is None:
             return self._predict(data, params)
         try:
-            return self._predict_fn(data, params)
+            return self._predict_unchecked(data, params)
         except Exception as exc:
             raise ModelFailure(str(exc)) from exc
 

@@ -23,6 +23,7 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,255}$")
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,254}$")
 _KEY = re.compile(r"^[A-Za-z0-9_.\-/ :]{1,250}$")
 _VERSION_ALIAS = re.compile(r"^v\d+$", re.IGNORECASE)
+_MAX_VERSION = 2**63 - 1
 
 
 def _check_chars(value: str, what: str, error: type[Exception]) -> None:
@@ -124,11 +125,16 @@ def parse_version(version: int | str) -> int:
     if isinstance(version, int):
         number = version
     elif isinstance(version, str) and version.isascii() and version.isdigit():
-        number = int(version)
+        # int() refuses over 4300 digits with a bare ValueError; no version has 20 digits.
+        number = int(version) if len(version) < 20 else _MAX_VERSION + 1
     else:
         raise InvalidURIError(f"model version {version!r} is invalid; expected a positive integer")
     if number < 1:
         raise InvalidURIError(f"model version {version!r} is invalid; versions start at 1")
+    if number > _MAX_VERSION:  # a database integer is 64-bit: larger ones cannot exist
+        raise InvalidURIError(
+            f"model version is invalid: it is larger than any version can be (at most {_MAX_VERSION})"
+        )
     return number
 
 

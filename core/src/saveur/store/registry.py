@@ -385,8 +385,12 @@ def register_model(
     if ":" not in model_uri:
         model_uri = str(Path(model_uri).resolve())  # a relative path means nothing later
     storage = f"registry/{uuid.uuid4().hex}"
+    sealed_dir: Path | None = None
     try:
         sha = _check_model(files, model_uri)
+        files, sealed_dir = _seal(files)
+        if sealed_dir is not None:
+            sha = sha256_file(sealed_dir / MLMODEL)
         ordered = [f for f in files if f[0] != MLMODEL] + [f for f in files if f[0] == MLMODEL]
         for rel, path in ordered:
             store.artifacts.put_file(path, f"{storage}/{rel}")
@@ -409,9 +413,34 @@ def register_model(
         store.artifacts.delete_tree(storage)
         raise
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        for scratch in (tmp, sealed_dir):
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     return get_model_version(name, version)
+
+
+def _seal(files: list[tuple[str, Path]]) -> tuple[list[tuple[str, Path]], Path | None]:
+    """Give a model saved without saveur's digests (by MLflow, say) digests in its copy.
+
+    The registry records the SHA-256 of the version's MLmodel; only when that MLmodel lists
+    every file's digest does it anchor the weights too, so a model file swapped in the
+    artifact store after registration is refused at load. Returns the files to copy (MLmodel
+    replaced by the sealed one) and the scratch directory holding it, or ``(files, None)``
+    when the model already records digests.
+    """
+    from saveur.mlmodel import Model
+    from saveur.security import private_tempdir, sha256_file
+
+    model = Model.load(dict(files)[MLMODEL])
+    if model.digests is not None:
+        return files, None
+    scratch = private_tempdir(prefix="saveur-seal-")
+    model.saveur = {
+        **(model.saveur or {}),
+        "digests": {rel: sha256_file(path) for rel, path in files if rel != MLMODEL},
+    }
+    model.save(scratch / MLMODEL)
+    return [(rel, scratch / MLMODEL if rel == MLMODEL else path) for rel, path in files], scratch
 
 
 def _get_or_create_model(conn: Connection, store: Store, name: str,

@@ -236,3 +236,43 @@ def test_custom_loader_module_that_is_not_a_module_name_is_refused(echo_dir, loa
     _edit(echo_dir, lambda d: d["flavors"]["python_function"].update(loader_module=loader))
     with pytest.raises(MLmodelError, match="is not a dotted module name"):
         saveur.pyfunc.load_model(echo_dir, verify=False, trust_code=True)
+
+
+@pytest.mark.parametrize(
+    ("info", "content", "message"),
+    [
+        ({"artifact_path": ".", "type": "dataframe"}, None, "cannot be read: Is a directory"),
+        (
+            {"artifact_path": "ex.json", "type": "ndarray"},
+            "[" * 100_000 + "]" * 100_000,
+            "is not valid JSON",
+        ),
+        (
+            {"artifact_path": "ex.json", "type": "dataframe"},
+            '{"columns": 5, "data": "x"}',
+            "DataFrame input example is malformed",
+        ),
+        (
+            {"artifact_path": "ex.json", "type": "sparse_matrix_csr"},
+            '{"indices": "x"}',
+            "sparse input example is malformed",
+        ),
+        ({"artifact_path": "ex.json", "type": ["dataframe"]}, "[]", "is not one of"),
+        ({"artifact_path": "../ex.json", "type": "ndarray"}, None, "contains '..'"),
+    ],
+)
+def test_hostile_input_example_is_a_saveur_error(echo_dir, info, content, message):
+    if content is not None:
+        (echo_dir / "ex.json").write_text(content)
+    _edit(echo_dir, lambda d: d.update(saved_input_example_info=info))
+    with pytest.raises(SaveurError, match=message):
+        Model.load(echo_dir).load_input_example(echo_dir)
+
+
+@pytest.mark.parametrize("name", [".", "sub"])
+def test_serving_input_example_that_is_a_directory_is_a_saveur_error(echo_dir, name):
+    from saveur.examples import read_serving_input_example
+
+    (echo_dir / "sub").mkdir()
+    with pytest.raises(SaveurError, match="cannot be read: Is a directory"):
+        read_serving_input_example(echo_dir, {"serving_input_path": name})

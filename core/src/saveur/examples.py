@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from saveur.errors import SignatureError
+from saveur.errors import SaveurError, SignatureError
 from saveur.security import contained_path
 
 __all__ = [
@@ -246,8 +246,15 @@ def _load_example_json(model_dir: str | os.PathLike[str], info: dict[str, Any]) 
         raise InputExampleError(
             f"input example file {info['artifact_path']!r} is missing"
         ) from None
-    except ValueError as exc:
-        raise InputExampleError(f"input example file is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        raise InputExampleError(
+            f"input example file is not valid JSON: {str(exc) or type(exc).__name__} "
+            f"(in {info['artifact_path']!r})"
+        ) from None
+    except OSError as exc:  # a directory, a FIFO, unreadable...
+        raise InputExampleError(
+            f"input example file {info['artifact_path']!r} cannot be read: {exc.strerror}"
+        ) from None
 
 
 def read_input_example(
@@ -270,11 +277,19 @@ def read_input_example(
     kind = info["type"]
     if kind == "json_object":
         return raw
-    if kind == "ndarray":
-        return _read_ndarray(raw, schema)
-    if kind == "dataframe":
-        return _read_dataframe(raw, schema)
-    return _read_sparse(raw, kind)
+    try:
+        if kind == "ndarray":
+            return _read_ndarray(raw, schema)
+        if kind == "dataframe":
+            return _read_dataframe(raw, schema)
+        return _read_sparse(raw, kind)
+    except SaveurError:
+        raise
+    except Exception as exc:  # the file's content does not have the shape its type says
+        raise InputExampleError(
+            f"input example file {info['artifact_path']!r} does not hold a valid {kind} "
+            f"example: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        ) from None
 
 
 def read_input_example_params(
@@ -303,6 +318,11 @@ def read_serving_input_example(
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputExampleError(
+            f"serving input example {name!r} cannot be read: "
+            f"{getattr(exc, 'strerror', None) or getattr(exc, 'reason', None) or exc}"
+        ) from None
 
 
 def _read_ndarray(raw: Any, schema: Any) -> Any:

@@ -110,8 +110,38 @@ def plan_env(model_dir: Path, *, extras: tuple[str, ...] = ("serve",)) -> EnvPla
                 "--env-manager uv needs the requirements inline: re-save the model"
             )
         else:
+            _check_index_requirement(model_dir, line)
             index.append(line)
     return EnvPlan(python=python, index_requirements=index, local_distributions=local)
+
+
+def _check_index_requirement(model_dir: Path, line: str) -> None:
+    """Refuse a requirement line that chooses where code comes from, or is not a requirement.
+
+    A model must not pick the package index (``--index-url``, ``--extra-index-url``,
+    ``--find-links``, ``--trusted-host``), a URL (``pkg @ https://...``, ``git+...``) or a
+    local path (``-e ./src``, ``/tmp/pkg``) to install from: building such a source runs its
+    code. Only named requirements are installed, from the index the deployer set up for uv.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    what = None
+    if line.startswith("-"):
+        what = "a pip option"
+    else:
+        try:
+            if Requirement(line).url:
+                what = "a direct URL"
+        except InvalidRequirement:
+            what = "a path, URL or malformed requirement"
+    if what is not None:
+        raise EnvironmentBuildError(
+            f"requirements.txt of '{model_dir}' has {line[:120]!r}, {what}: --env-manager uv "
+            "installs requirements only by name, from the index uv is configured with "
+            "(UV_INDEX_URL, UV_FIND_LINKS), since a model may not choose where code is "
+            "downloaded from. Edit requirements.txt (then `saveur models reseal`) or serve with "
+            "--env-manager local"
+        )
 
 
 def env_cache_dir() -> Path:

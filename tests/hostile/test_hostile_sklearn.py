@@ -238,3 +238,12 @@ def test_predict_fn_outside_the_allowed_methods_is_refused(tree_dir, predict_fn)
     (tree_dir / "MLmodel").write_text(yaml.safe_dump(doc))
     with pytest.raises(SaveurError, match="predict_fn"):
         saveur.pyfunc.load_model(tree_dir, verify=False)
+
+
+def test_mlflow_loader_module_without_its_flavor_entry_is_an_mlmodel_error(tree_dir):
+    doc = yaml.safe_load((tree_dir / "MLmodel").read_text())
+    doc["flavors"].pop("sklearn")
+    doc["flavors"]["python_function"]["loader_module"] = "mlflow.sklearn"
+    (tree_dir / "MLmodel").write_text(yaml.safe_dump(doc))
+    with pytest.raises(SaveurError, match="no 'pickled_model' file name|no 'sklearn' flavor entry"):
+        saveur.pyfunc.load_model(tree_dir, verify=False)

@@ -137,6 +137,11 @@ def pyfunc_flavor(mlmodel: Model, plugins: Plugins) -> str:
         key = loader.split(".")[1]
         if key in plugins.flavors and key in mlmodel.flavors:
             return key
+        if key in plugins.flavors:
+            raise MLmodelError(
+                f"MLmodel names loader_module {loader!r} but has no {key!r} flavor entry to "
+                f"load it from (flavors: {sorted(mlmodel.flavors)})"
+            )
         from saveur.plugins import missing_flavor_message
 
         raise FlavorNotFoundError(missing_flavor_message(key, plugins.failed))

@@ -185,3 +185,22 @@ def test_hostile_artifact_paths_are_refused(store, tmp_path, artifact_path):
     (tmp_path / "f.txt").write_text("x")
     with st.start_run(), pytest.raises((UnsafePathError, InvalidURIError)):
         st.log_artifact(str(tmp_path / "f.txt"), artifact_path=artifact_path)
+
+
+def test_store_model_dir_replaced_by_symlink_is_refused(logged, tmp_path):
+    import shutil
+
+    import saveur_echo
+
+    evil = tmp_path / "evil"
+    saveur.save_model(saveur_echo.EchoModel(factor=1000.0), evil)
+    run_dir = tmp_path / "store" / "artifacts" / "runs" / logged / "model"
+    shutil.rmtree(run_dir)
+    os.symlink(evil, run_dir)
+    with pytest.raises(UnsafePathError, match="resolves outside"):
+        saveur.pyfunc.load_model(f"runs:/{logged}/model")
+    version_dir = _registered_dir()
+    shutil.rmtree(version_dir)
+    os.symlink(evil, version_dir)
+    with pytest.raises(UnsafePathError, match="resolves outside"):
+        saveur.pyfunc.load_model("models:/m/1")

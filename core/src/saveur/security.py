@@ -2,6 +2,19 @@
 
 Loading never runs code a model carries unless the *caller* trusts it (``trust_code=True``
 or the deployer's ``SAVEUR_TRUST_CODE=1``); nothing in a model's own files grants trust.
+
+Limits, on purpose:
+
+- Digests catch corruption and partial edits, not tampering: whoever can edit MLmodel can
+  delete the ``saveur`` key (the model then loads like one saved by MLflow, which records no
+  digests) or re-record the digests. The trust policy, not the digests, is what keeps such a
+  model from running code; for ``models:/`` URIs the registry's MLmodel digest anchors the
+  file digests (models registered without digests are sealed at registration).
+- A by-reference ``python_model_class`` is imported to check that it is a ``PythonModel``
+  subclass, and importing runs the module's top-level code. That code is installed in the
+  environment (the same code any ``import`` of the package runs), so it needs no trust; the
+  standard library, ``__main__`` modules (command-line entry points that act at import) and
+  anything that fails or exits at import are refused.
 """
 
 from __future__ import annotations

@@ -228,3 +228,68 @@ def test_server_does_not_serve_traversal_paths(server_app, path):
     response = _request(server_app, "GET", path)
     assert response.status_code < 500
     assert b"root:" not in response.content
+
+
+_WIDE = 60_000
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (
+            b'{"dataframe_split": {"data": [' + json.dumps([0.5] * 10**6).encode() + b"]}}",
+            J,
+            "table of 1000000 columns; at most",
+        ),
+        (
+            json.dumps(
+                {
+                    "dataframe_split": {
+                        "columns": [f"c{i}" for i in range(_WIDE)],
+                        "data": [[1] * _WIDE],
+                    }
+                }
+            ).encode(),
+            J,
+            f"table of {_WIDE} columns",
+        ),
+        (
+            json.dumps({"dataframe_records": [{f"c{i}": 1 for i in range(_WIDE)}]}).encode(),
+            J,
+            f"table of {_WIDE} columns",
+        ),
+        (
+            json.dumps({"inputs": {f"c{i}": [1] for i in range(_WIDE)}}).encode(),
+            J,
+            f"table of {_WIDE} columns",
+        ),
+        (
+            ",".join(f"c{i}" for i in range(_WIDE)).encode() + b"\n1\n",
+            "text/csv",
+            f"table of {_WIDE} columns",
+        ),
+        # 20,000 records naming one different key each: 280 KB asking for 4*10^8 cells
+        (
+            json.dumps({"dataframe_records": [{f"c{i}": 1} for i in range(20_000)]}).encode(),
+            J,
+            "mostly missing values",
+        ),
+    ],
+    ids=[
+        "split-1e6-row",
+        "split-wide",
+        "records-wide",
+        "inputs-dict-wide",
+        "csv-wide",
+        "records-sparse",
+    ],
+)
+def test_small_bodies_that_describe_huge_tables_are_refused(body, content_type, message):
+    with pytest.raises(ProtocolError, match=message):
+        parse_request(body, content_type, SIGNATURES["columns"])
+
+
+def test_dense_and_moderately_sparse_records_still_parse():
+    records = [{"a": 1.0, "b": 2} if i % 2 else {"a": 1.0} for i in range(100_000)]
+    parsed = parse_request(json.dumps({"dataframe_records": records}).encode(), J)
+    assert parsed.data.shape == (100_000, 2)

@@ -42,6 +42,12 @@ CONTENT_TYPE_PARQUET = "application/vnd.apache.parquet"
 CONTENT_TYPES = (CONTENT_TYPE_JSON, CONTENT_TYPE_CSV, CONTENT_TYPE_PARQUET)
 PAYLOAD_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _SPLIT_KEYS = frozenset({"columns", "data", "index"})
+#: Limits on the table a request describes, against bodies that are small for the work they
+#: cause: pandas pays per column (a 1-row request with 10^6 columns costs seconds), and
+#: records that each name different keys fill a rows x keys table mostly with nulls (20,000
+#: records of one distinct key each, 280 KB, make 4*10^8 cells: about a minute).
+MAX_COLUMNS = 50_000
+_MAX_SPARSE_CELLS = 1_000_000
 
 
 class ParsedRequest(NamedTuple):
@@ -273,6 +279,10 @@ def _parse_split(value: Any, schema: Any) -> Any:
                 f"number), got {_json_type(name)}",
                 field=field,
             )
+    width = len(columns) if columns is not None else max(
+        (len(row) for row in data if isinstance(row, list)), default=0
+    )
+    _check_width(width, field)
     if index is not None and (not isinstance(index, list) or len(index) != len(data)):
         raise ProtocolError(
             f"'dataframe_split.index' must be a list with one label per row ({len(data)})",
@@ -330,6 +340,17 @@ def _records_frame(records: list, schema: Any, field: str) -> Any:
                 field=field,
             )
     names = dict.fromkeys(k for record in records for k in record)
+    _check_width(len(names), field)
+    cells = len(names) * len(records)
+    if cells > _MAX_SPARSE_CELLS:
+        present = sum(len(record) for record in records)
+        if cells > 10 * present:
+            raise ProtocolError(
+                f"'{field}' has {len(records)} records naming {len(names)} different keys in "
+                f"all, so the table would be mostly missing values ({present} of {cells} "
+                "cells given); send records with the same keys",
+                field=field,
+            )
     columns = {name: [record.get(name) for record in records] for name in names}
     return _frame(columns, schema, field, None)
 
@@ -338,6 +359,7 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     """Build a DataFrame from JSON columns, typing each as the schema says."""
     import pandas as pd
 
+    _check_width(len(columns), field)
     specs = _column_specs(schema)
     fast = same_width_frame(list(columns.values()), list(columns), specs, index)
     if fast is not None:
@@ -358,6 +380,15 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     if all(isinstance(name, str) for name in columns):
         frame.columns = columns_index(columns)
     return frame
+
+
+def _check_width(width: int, field: str) -> None:
+    if width > MAX_COLUMNS:
+        raise ProtocolError(
+            f"'{field}' describes a table of {width} columns; at most {MAX_COLUMNS} are "
+            "accepted (send a tensor with 'inputs' for wide numeric input)",
+            field=field,
+        )
 
 
 def _plain(values: list) -> Any:
@@ -550,6 +581,9 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
             f"{exc.start})",
             field="body",
         ) from None
+    header_end = body.find(b"\n")
+    # An upper bound (a quoted comma counts too): enough to refuse before pandas pays per column.
+    _check_width(body.count(b",", 0, header_end if header_end >= 0 else len(body)) + 1, "body")
     specs = _column_specs(schema)
     dtypes: dict[Any, Any] = {}
     from saveur.types import DataType

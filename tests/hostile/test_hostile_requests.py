@@ -293,3 +293,28 @@ def test_dense_and_moderately_sparse_records_still_parse():
     records = [{"a": 1.0, "b": 2} if i % 2 else {"a": 1.0} for i in range(100_000)]
     parsed = parse_request(json.dumps({"dataframe_records": records}).encode(), J)
     assert parsed.data.shape == (100_000, 2)
+
+
+def _parquet(n_rows):
+    import io
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(
+        pa.table({"a": pa.array(np.zeros(n_rows, dtype=np.int8))}), buf, compression="zstd"
+    )
+    return buf.getvalue()
+
+
+def test_parquet_decompression_bomb_is_refused_from_its_footer():
+    body = _parquet(5_000_000)  # a few KB declaring 5*10^6 values
+    assert len(body) < 100_000
+    with pytest.raises(ProtocolError, match="declares 5000000 rows x 1 columns.*decompression"):
+        parse_request(body, "application/vnd.apache.parquet")
+
+
+def test_ordinary_parquet_still_parses():
+    parsed = parse_request(_parquet(1000), "application/vnd.apache.parquet")
+    assert parsed.data.shape == (1000, 1)

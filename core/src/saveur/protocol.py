@@ -48,6 +48,8 @@ _SPLIT_KEYS = frozenset({"columns", "data", "index"})
 #: records of one distinct key each, 280 KB, make 4*10^8 cells: about a minute).
 MAX_COLUMNS = 50_000
 _MAX_SPARSE_CELLS = 1_000_000
+#: A Parquet body may declare at most this many values per byte (a million at least).
+PARQUET_CELLS_PER_BYTE = 50
 
 
 class ParsedRequest(NamedTuple):
@@ -633,9 +635,24 @@ def _parse_parquet(body: bytes) -> Any:
             field="content-type",
         ) from None
     import pandas as pd
+    import pyarrow.parquet as pq
 
     try:
+        # Parquet compresses runs of equal values to almost nothing: a few KB can declare
+        # 10^9 rows. The footer gives the table's size before anything is decoded.
+        meta = pq.ParquetFile(io.BytesIO(body)).metadata
+        _check_width(meta.num_columns, "body")
+        limit = max(1_000_000, PARQUET_CELLS_PER_BYTE * len(body))
+        if meta.num_rows * meta.num_columns > limit:
+            raise ProtocolError(
+                f"the Parquet body ({len(body)} bytes) declares {meta.num_rows} rows x "
+                f"{meta.num_columns} columns, over the limit of {limit} values for its size "
+                "(a decompression bomb?); send the data less compressed or in smaller files",
+                field="body",
+            )
         return pd.read_parquet(io.BytesIO(body), engine="pyarrow")
+    except ProtocolError:
+        raise
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for bad files
         raise ProtocolError(
             f"body is not a valid Parquet file: {one_line(exc)}", field="body"

@@ -178,7 +178,8 @@ def _load_pyfunc(data_path: str, model_config: dict[str, Any] | None = None) -> 
     mlmodel = Model.load(model_dir)
     conf = dict(mlmodel.pyfunc_conf or {})
     if model_config:
-        conf["model_config"] = {**conf.get("model_config", {}), **model_config}
+        saved = conf.get("model_config")
+        conf["model_config"] = {**(saved if isinstance(saved, dict) else {}), **model_config}
     context = LoadContext(model_dir=model_dir, mlmodel=mlmodel, trust_code=trust_from_env(None))
     model = saveur_load_model(PYFUNC_FLAVOR, conf, context)
     predict = saveur_predict_function(PYFUNC_FLAVOR, model, conf, context)

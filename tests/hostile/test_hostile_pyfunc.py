@@ -136,3 +136,11 @@ def test_custom_loader_module_that_exits_at_import_is_a_plugin_error(
     _set_pyfunc(reference_dir, loader_module="exiting_loader")
     with pytest.raises(PluginError, match="failed at import: SystemExit"):
         saveur.pyfunc.load_model(reference_dir, trust_code=True)
+
+
+def test_mlflow_entry_point_tolerates_a_non_mapping_model_config(reference_dir):
+    from saveur.pyfunc_flavor import _load_pyfunc
+
+    _set_pyfunc(reference_dir, model_config=[1, 2])
+    adapter = _load_pyfunc(str(reference_dir), model_config={"scale": 2})
+    assert adapter.python_model is not None

@@ -48,3 +48,30 @@ def test_named_requirements_with_markers_and_extras_are_kept(tmp_path):
     lines = ["numpy==2.4.6", "pandas[pyarrow]>=2; python_version >= '3.10'", "scipy"]
     plan = envmanager.plan_env(_model_dir(tmp_path, lines), extras=())
     assert plan.index_requirements == lines
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("python: " + "[" * 50_000 + "]" * 50_000 + "\n", "nested more than 100 levels"),
+        ("a: &r [*r]\n", "refers to a node that contains it"),
+        (
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)),
+            "aliases expand",
+        ),
+        ("python: !!python/object/apply:os.system ['echo pwned']\n", "is not valid YAML"),
+    ],
+    ids=["deep", "recursive", "laughs", "python-tag"],
+)
+def test_hostile_env_yaml_is_an_environment_error(tmp_path, text, message):
+    from saveur.environment import read_python_env, read_requirements
+
+    model = _model_dir(tmp_path, ["numpy"])
+    (model / "python_env.yaml").write_text(text)
+    (model / "requirements.txt").unlink()
+    (model / "conda.yaml").write_text(text.replace("python:", "dependencies:"))
+    with pytest.raises(EnvironmentBuildError, match=message):
+        read_python_env(model)
+    with pytest.raises(EnvironmentBuildError, match=message):
+        read_requirements(model)

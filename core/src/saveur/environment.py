@@ -44,6 +44,7 @@ _logger = logging.getLogger(__name__)
 
 REQUIREMENTS_FILE_NAME = "requirements.txt"
 PYTHON_ENV_FILE_NAME = "python_env.yaml"
+_MAX_ENV_FILE_BYTES = 16 << 20
 CONDA_ENV_FILE_NAME = "conda.yaml"
 # MLflow's spelling: major.minor.micro of the running interpreter.
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
@@ -580,9 +581,19 @@ def read_python_env(model_dir: Path) -> dict[str, Any]:
 def _load_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
+    from saveur.mlmodel import check_yaml_shape
+
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            text = f.read(_MAX_ENV_FILE_BYTES + 1)
+        if len(text) > _MAX_ENV_FILE_BYTES:
+            raise EnvironmentBuildError(
+                f"'{path}' is over {_MAX_ENV_FILE_BYTES} bytes; an environment file lists "
+                "requirements only"
+            )
+        # Deep nesting crashes the YAML composer; aliases can expand without bound.
+        check_yaml_shape(text, str(path), EnvironmentBuildError)
+        data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise EnvironmentBuildError(f"cannot read '{path}': {exc}") from exc
     except yaml.YAMLError as exc:

@@ -284,7 +284,7 @@ class Model:
         """Parse MLmodel YAML text."""
         yaml, loader, _ = _yaml()
         try:
-            _check_yaml_shape(yaml, loader, text, source)
+            check_yaml_shape(text, source)
             data = yaml.load(text, Loader=loader)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
@@ -300,12 +300,18 @@ class Model:
         return isinstance(other, Model) and self.to_dict() == other.to_dict()
 
 
-def _check_yaml_shape(yaml: Any, loader: Any, text: str, source: str) -> None:
+def check_yaml_shape(
+    text: str, source: str, error: type[Exception] = MLmodelError
+) -> None:
     """Refuse YAML nested too deeply, or whose aliases expand too far or refer to themselves.
 
     One pass over the parser's events (no object is built): the expanded node count adds an
     anchor's whole subtree at each alias, which is what a consumer walking the result pays.
+    Any YAML a model carries (MLmodel, ``conda.yaml``, ``python_env.yaml``) goes through it
+    before it is loaded; ``error`` is the exception class raised. Syntax errors are left to
+    the caller's ``yaml.YAMLError`` handling.
     """
+    yaml, loader, _ = _yaml()
     depth = 0
     nodes = 0
     sizes: dict[str, int] = {}
@@ -315,7 +321,7 @@ def _check_yaml_shape(yaml: Any, loader: Any, text: str, source: str) -> None:
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent):
             if event.anchor not in sizes:
-                raise MLmodelError(
+                raise error(
                     f"{source}: the YAML alias *{event.anchor} refers to a node that contains "
                     "it (a recursive structure); MLmodel must be a plain tree"
                 )
@@ -327,7 +333,7 @@ def _check_yaml_shape(yaml: Any, loader: Any, text: str, source: str) -> None:
         elif isinstance(event, starts):
             depth += 1
             if depth > MAX_YAML_DEPTH:
-                raise MLmodelError(
+                raise error(
                     f"{source}: YAML nested more than {MAX_YAML_DEPTH} levels deep; refused"
                 )
             open_anchors.append((event.anchor, nodes))
@@ -338,7 +344,7 @@ def _check_yaml_shape(yaml: Any, loader: Any, text: str, source: str) -> None:
             if anchor is not None:
                 sizes[anchor] = nodes - start
         if nodes > MAX_YAML_NODES:
-            raise MLmodelError(
+            raise error(
                 f"{source}: YAML aliases expand to more than {MAX_YAML_NODES} nodes (a 'billion "
                 "laughs' document?); refused"
             )

@@ -276,3 +276,20 @@ def test_serving_input_example_that_is_a_directory_is_a_saveur_error(echo_dir, n
     (echo_dir / "sub").mkdir()
     with pytest.raises(SaveurError, match="cannot be read: Is a directory"):
         read_serving_input_example(echo_dir, {"serving_input_path": name})
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_fifo_in_model_is_refused_instead_of_hanging(echo_dir, verify):
+    (echo_dir / "echo.json").unlink()
+    os.mkfifo(echo_dir / "echo.json")
+    _edit(echo_dir, lambda d: d.pop("saveur"))  # as an MLflow model: no digests to check
+    with pytest.raises(UnsafePathError, match="'echo.json' is not a regular file"):
+        saveur.pyfunc.load_model(echo_dir, verify=verify)
+
+
+def test_link_to_a_device_is_refused(echo_dir):
+    (echo_dir / "echo.json").unlink()
+    os.symlink("/dev/zero", echo_dir / "echo.json")
+    _edit(echo_dir, lambda d: d.pop("saveur"))
+    with pytest.raises(UnsafePathError, match="not a regular file"):
+        saveur.pyfunc.load_model(echo_dir, verify=False)

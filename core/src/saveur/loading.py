@@ -47,7 +47,7 @@ def open_model(uri: str | os.PathLike[str], *, verify: bool = True) -> OpenedMod
     The registry's MLmodel digest (a ``models:/`` trust anchor) is always checked; the
     per-file digests are checked when ``verify`` is true.
     """
-    from saveur.security import sha256_file, verify_digests
+    from saveur.security import refuse_special_files, sha256_file, verify_digests
     from saveur.uris import resolve_model_uri
 
     resolved = resolve_model_uri(uri)
@@ -66,6 +66,7 @@ def open_model(uri: str | os.PathLike[str], *, verify: bool = True) -> OpenedMod
                 "registered, and is refused"
             )
     mlmodel = Model.load(path)
+    refuse_special_files(path)
     if verify:
         digests = mlmodel.digests
         if digests is None:

@@ -126,6 +126,30 @@ def iter_model_files(model_dir: Path) -> list[str]:
     return files
 
 
+def refuse_special_files(model_dir: Path) -> None:
+    """Refuse FIFOs, sockets and device files in a model (also behind a link).
+
+    Reading a FIFO blocks forever and a device can be endless (``/dev/zero``): a model that
+    carries one would hang whatever opens it, digests or not.
+    """
+    import stat
+
+    root = Path(model_dir)
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            full = Path(dirpath) / name
+            try:
+                mode = full.stat().st_mode
+            except OSError:
+                continue  # a dangling link: whoever opens it gets a clear "missing" error
+            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+                rel = full.relative_to(root).as_posix()
+                raise UnsafePathError(
+                    f"model file {rel!r} is not a regular file (a FIFO, socket or device); "
+                    "refused"
+                )
+
+
 def compute_digests(model_dir: Path) -> dict[str, str]:
     """Return ``{relative_path: sha256}`` for every file of a model except MLmodel."""
     return {rel: sha256_file(Path(model_dir) / rel) for rel in iter_model_files(model_dir)}

@@ -388,9 +388,15 @@ def _tensor_sample(spec: Any) -> Any:
 
     element = False if np.dtype(spec.type).kind == "b" else (
         "text" if np.dtype(spec.type).kind in "SUO" else 0)
+    sizes = [size if size is not None and size > 0 else 1 for size in spec.shape]
+    count = 1
+    for size in sizes:
+        count *= size
+    if count > _MAX_EXAMPLE_VALUES:
+        return []  # never materialize a huge declared shape into the document
     value: Any = element
-    for size in reversed(list(spec.shape)):
-        value = [value] * (size if size is not None and size > 0 else 1)
+    for size in reversed(sizes):
+        value = [value] * size
     return value
 
 
@@ -413,6 +419,10 @@ def _example(inputs: Any, params: Any) -> dict[str, Any] | None:
     return example
 
 
+#: Beyond this many values a tensor example is left empty rather than materialized.
+_MAX_EXAMPLE_VALUES = 10_000
+
+
 def _v2_example(inputs: Any) -> dict[str, Any] | None:
     if inputs is None:
         return None
@@ -426,6 +436,13 @@ def _v2_example(inputs: Any) -> dict[str, Any] | None:
             count = 1
             for d in shape:
                 count *= d
+            if count > _MAX_EXAMPLE_VALUES:
+                # A huge declared shape must not make the document itself huge: the example
+                # then shows one element per dimension (still a valid request shape for -1
+                # dimensions; a fixed large shape gets no example values at all).
+                tensors.append({"name": name, "shape": shape,
+                                "datatype": datatype_of_dtype(spec.type), "data": []})
+                continue
             datatype = datatype_of_dtype(spec.type)
             value: Any = False if datatype == "BOOL" else ("text" if datatype == "BYTES" else 0)
             tensors.append({"name": name, "shape": shape, "datatype": datatype,

@@ -193,7 +193,14 @@ def _decode_tensor(tensor: Any, index: int) -> tuple[str, Any]:
             info = np.iinfo(dtype) if datatype[0] in "IU" else None
             if info is not None and flat and not (info.min <= min(flat) and max(flat) <= info.max):
                 raise ValueError(f"{datatype} data out of range [{info.min}, {info.max}]")
-            array = np.array(flat, dtype=dtype)
+            with np.errstate(over="ignore", invalid="ignore"):
+                array = np.array(flat, dtype=dtype)
+            if datatype[0] == "F" and not np.isfinite(array).all():
+                # A finite JSON number that overflowed the width is refused, as /invocations
+                # does; NaN and infinities the client sent stay as they are.
+                sent = np.array(flat, dtype="float64")
+                if (np.isfinite(sent) & ~np.isfinite(array)).any():
+                    raise ValueError(f"{datatype} data has numbers out of its range")
     except (ValueError, TypeError, OverflowError) as exc:
         raise ProtocolError(f"{where}: {exc}", field=f"inputs[{index}].data") from None
     return name, array.reshape(shape)

@@ -188,6 +188,8 @@ def _load_skops(
     path: Path, *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
 ) -> object:
     data = path.read_bytes()
+    if not trust_code:
+        _check_expansion(data, rel_name)
     try:
         # One pass: build skops' tree of nodes (no object created), audit, then construct.
         from skops.io._audit import get_tree
@@ -204,6 +206,31 @@ def _load_skops(
             return tree.construct()
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
+
+
+#: A skops file may expand to at most this many times its size (or this floor) when read.
+_MAX_EXPANSION = 100
+_EXPANSION_FLOOR = 64 << 20
+
+
+def _check_expansion(data: bytes, rel_name: str) -> None:
+    """Refuse a zip bomb: a small skops file whose members declare a huge uncompressed size.
+
+    skops stores arrays uncompressed by default, so a legitimate file barely expands; the
+    limit only bites on files built to exhaust memory. A trusting caller skips it.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except zipfile.BadZipFile as e:
+        raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
+    limit = max(_EXPANSION_FLOOR, _MAX_EXPANSION * len(data))
+    if total > limit:
+        raise IntegrityError(
+            f"model file {rel_name!r} expands to {total:,} bytes from {len(data):,} (more than "
+            f"{limit:,}): refused as a possible zip bomb; load with trust_code=True if you "
+            "trust its source"
+        )
 
 
 def unsafe_types(tree: Any) -> set[str]:

@@ -137,3 +137,16 @@ def test_params_that_are_not_a_dict_are_dropped_without_a_params_schema(caplog):
         _, params = enforce(pd.DataFrame({"a": [1.0]}), ["x"])
     assert params == {}
     assert "ignoring params 'list'" in caplog.text
+
+
+def test_text_with_an_unpaired_surrogate_is_a_schema_error():
+    import numpy as np
+
+    from saveur.enforce import compile_enforcer
+    from saveur.errors import SchemaError
+    from saveur.signature import ModelSignature
+    from saveur.types import ColSpec, Schema
+
+    enforce = compile_enforcer(ModelSignature(Schema([ColSpec("string", "text")])))
+    with pytest.raises(SchemaError, match="not valid Unicode"):
+        enforce(np.array(["\ud800"]))

@@ -52,7 +52,13 @@ def compile_enforcer(signature: Any) -> Enforcer:
         return enforce_params_only
 
     def enforce(data: Any, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        return enforce_data(data), enforce_params(params)
+        try:
+            return enforce_data(data), enforce_params(params)
+        except UnicodeError as exc:  # text pandas cannot store (an unpaired surrogate, say)
+            raise SchemaError(
+                f"input holds text that is not valid Unicode ({type(exc).__name__}: "
+                f"{getattr(exc, 'reason', exc)})"
+            ) from None
 
     return enforce
 

@@ -8,34 +8,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from saveur.serving.app import ScoringApp
+    from saveur.serving.app import app_for_model, build_app
 
 
-def build_app(
-    model_uri: str,
-    *,
-    trust_code: bool = False,
-    name: str | None = None,
-    max_batch_size: int | None = None,
-    max_batch_delay_ms: float = 0.0,
-    max_body_mb: float = 100.0,
-    debug: bool = False,
-) -> ScoringApp:
-    """Load the model at ``model_uri`` and return the ASGI app that serves it.
+def __getattr__(name: str) -> Any:
+    # build_app and app_for_model live with the app; import it (and the web stack) on use.
+    if name in ("build_app", "app_for_model"):
+        from saveur.serving import app
 
-    See :func:`saveur.serving.app.build_app` for the options.
-    """
-    from saveur.serving.app import build_app as _build_app
-
-    return _build_app(
-        model_uri,
-        trust_code=trust_code,
-        name=name,
-        max_batch_size=max_batch_size,
-        max_batch_delay_ms=max_batch_delay_ms,
-        max_body_mb=max_body_mb,
-        debug=debug,
-    )
+        return getattr(app, name)
+    raise AttributeError(f"module 'saveur.serving' has no attribute {name!r}")
 
 
 def openapi_document(model_uri: str, *, name: str | None = None) -> dict[str, Any]:
@@ -56,4 +38,4 @@ def openapi_document(model_uri: str, *, name: str | None = None) -> dict[str, An
     )
 
 
-__all__ = ["build_app", "openapi_document"]
+__all__ = ["app_for_model", "build_app", "openapi_document"]

@@ -255,7 +255,7 @@ def _model_name(path: str) -> str:
 def build_app(
     model_uri: str,
     *,
-    trust_code: bool = False,
+    trust_code: bool | None = None,
     name: str | None = None,
     max_batch_size: int | None = None,
     max_batch_delay_ms: float = 0.0,
@@ -269,6 +269,7 @@ def build_app(
     batching on: concurrent requests with equal params are merged into one predict call of up
     to that many rows, waiting at most ``max_batch_delay_ms``. Bodies over ``max_body_mb``
     get 413. ``debug`` adds stack traces to the answers for model and server failures.
+    ``trust_code`` as in :func:`saveur.pyfunc.load_model` (``None``: ``SAVEUR_TRUST_CODE``).
     """
     from saveur.pyfunc import load_model
 

@@ -41,7 +41,7 @@ def main(store: str | None = None) -> None:
     sample = pd.DataFrame(X.tail(3).to_numpy(), columns=X.columns)
     predictions = champion.predict(sample)
     assert np.array_equal(predictions, model.predict(sample))
-    print("predictions from models:/iris@champion:", list(predictions))
+    print("predictions from models:/iris@champion:", predictions.tolist())
 
 
 if __name__ == "__main__":

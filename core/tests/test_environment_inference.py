@@ -294,6 +294,129 @@ def test_object_source_paths_names_the_user_module_and_bases(
     assert infer_code_requirements(paths) == sorted([NUMPY, PYYAML])
 
 
+def _import_user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> object:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import importlib
+
+    return importlib.import_module(names[0])
+
+
+def test_object_requirements_skip_imports_of_unrelated_functions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path / "objreq_unrelated_saveur_test.py",
+        """
+        import os
+
+        def benchmark():
+            import yaml
+            return yaml
+
+        class M:
+            def predict(self, x):
+                return os.sep
+        """,
+    )
+    module = _import_user_module(tmp_path, monkeypatch, "objreq_unrelated_saveur_test")
+    obj = module.M()  # type: ignore[attr-defined]
+    assert environment.infer_object_requirements(obj) == []
+    # The whole-file scan (code paths, models from code) still counts it.
+    assert infer_code_requirements(environment.object_source_paths(obj)) == [PYYAML]
+
+
+def test_object_requirements_count_top_level_method_and_called_helper_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path / "objreq_counted_saveur_test.py",
+        """
+        try:
+            import numpy
+        except ImportError:
+            numpy = None
+
+        def featurize(x):
+            import sklearn
+            return x
+
+        def unrelated():
+            import pandas
+
+        class Other:
+            def f(self):
+                import pandas
+
+        class M:
+            def predict(self, x):
+                import yaml
+                return featurize(x)
+        """,
+    )
+    module = _import_user_module(tmp_path, monkeypatch, "objreq_counted_saveur_test")
+    assert environment.infer_object_requirements(module.M()) == sorted(  # type: ignore[attr-defined]
+        [NUMPY, PYYAML, SKLEARN]
+    )
+
+
+def test_object_requirements_count_a_base_class_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path / "objreq_base_saveur_test.py",
+        """
+        def unrelated():
+            import numpy
+
+        class Base:
+            def load(self):
+                import yaml
+        """,
+    )
+    write(
+        tmp_path / "objreq_model_saveur_test.py",
+        """
+        from objreq_base_saveur_test import Base
+
+        def unrelated():
+            import numpy
+
+        class Helper:
+            def f(self):
+                import yaml
+
+        class M(Base):
+            pass
+        """,
+    )
+    module = _import_user_module(
+        tmp_path, monkeypatch, "objreq_model_saveur_test", "objreq_base_saveur_test"
+    )
+    assert environment.infer_object_requirements(module.M()) == [PYYAML]  # type: ignore[attr-defined]
+
+
+def test_object_requirements_find_a_class_defined_in_a_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path / "objreq_nested_saveur_test.py",
+        """
+        def make():
+            class M:
+                def predict(self):
+                    import yaml
+            return M()
+
+        def other():
+            import numpy
+        """,
+    )
+    module = _import_user_module(tmp_path, monkeypatch, "objreq_nested_saveur_test")
+    assert environment.infer_object_requirements(module.make()) == [PYYAML]  # type: ignore[attr-defined]
+
+
 def test_object_source_paths_skips_installed_and_builtin_classes() -> None:
     from sklearn.linear_model import LinearRegression
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pandas as pd
@@ -171,3 +172,26 @@ def test_mlflow_entry_point_refuses_pickles_without_env_trust(tmp_path):
     saveur.pyfunc.save_model(tmp_path / "m", python_model=AddColumns())
     with pytest.raises(TrustError, match="SAVEUR_TRUST_CODE=1"):
         _load_pyfunc(str(tmp_path / "m"))
+
+
+def test_pickled_model_skips_imports_of_unrelated_helpers(tmp_path, monkeypatch):
+    (tmp_path / "bench_saveur_test.py").write_text(textwrap.dedent("""
+        import saveur.pyfunc
+
+        def run_benchmark():
+            import sklearn  # a helper of the script, not of the model
+            return sklearn
+
+        class Model(saveur.pyfunc.PythonModel):
+            def predict(self, context, model_input, params=None):
+                import yaml
+                return model_input
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "bench_saveur_test", raising=False)
+    import bench_saveur_test
+
+    saveur.pyfunc.save_model(tmp_path / "m", python_model=bench_saveur_test.Model())
+    reqs = (tmp_path / "m" / "requirements.txt").read_text().split()
+    assert any(r.lower().startswith("pyyaml==") for r in reqs), reqs
+    assert not any(r.startswith("scikit-learn") for r in reqs), reqs

@@ -134,7 +134,8 @@ def imported_modules(path: Path) -> frozenset[str]:
     return modules
 
 
-def _modules_in_tree(tree: ast.AST) -> set[str]:
+def _modules_in_tree(tree: ast.AST, *, skip_defs: bool = False) -> set[str]:
+    # skip_defs: do not look inside functions and classes below ``tree``.
     found: set[str] = set()
     # An explicit stack rather than recursion: deeply nested expressions must not hit the
     # recursion limit.
@@ -153,12 +154,17 @@ def _modules_in_tree(tree: ast.AST) -> set[str]:
         if kind is ast.If and _is_type_checking(node.test):  # type: ignore[attr-defined]
             stack.extend(node.orelse)  # type: ignore[attr-defined]
             continue
+        if skip_defs and kind in _DEF_KINDS:
+            continue
         if kind is ast.Call:
             name = _literal_import_call(node)  # type: ignore[arg-type]
             if name:
                 found.add(name)
         stack.extend(ast.iter_child_nodes(node))
     return found
+
+
+_DEF_KINDS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -188,5 +194,145 @@ def _literal_import_call(call: ast.Call) -> str | None:
 
 
 def clear_cache() -> None:
-    """Forget the parsed-file cache (tests; files edited within the same mtime tick)."""
+    """Forget the parsed-file caches (tests; files edited within the same mtime tick)."""
     _FILE_CACHE.clear()
+    _CLASS_CACHE.clear()
+
+
+# --- the imports one class needs ---------------------------------------------------------------
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_BLOCKS = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
+# (resolved path, mtime_ns, size, class specs) -> modules those classes need.
+_CLASS_CACHE: dict[tuple[str, int, int, tuple[tuple[str, int | None], ...]], frozenset[str]] = {}
+
+
+def class_imported_modules(
+    path: Path, classes: Iterable[tuple[str, int | None]]
+) -> frozenset[str]:
+    """Return the top-level modules that the given classes defined in ``path`` need.
+
+    ``classes`` holds ``(qualname, first line or None)`` pairs. Counted: the module's top-level
+    imports (including those under top-level ``if``/``try``/``with`` blocks), every import
+    inside the classes' bodies (methods included), and every import inside the module's
+    top-level functions and classes that those bodies reference by name (followed
+    transitively). Imports inside other functions and classes are not counted. A class that
+    cannot be found in the file makes the whole file count, as :func:`imported_modules` does.
+    """
+    specs = tuple(sorted(set(classes), key=lambda s: (s[0], s[1] or 0)))
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        _logger.warning("could not read '%s' to infer its requirements: %s", path, exc)
+        return frozenset()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, specs)
+    cached = _CLASS_CACHE.get(key)
+    if cached is not None:
+        return cached
+    tree = _parse(path)
+    if tree is None:
+        return frozenset()
+    modules = frozenset(_class_modules(tree, specs, path))
+    if len(_CLASS_CACHE) >= _FILE_CACHE_MAX:
+        _CLASS_CACHE.clear()
+    _CLASS_CACHE[key] = modules
+    return modules
+
+
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as exc:
+        _logger.warning(
+            "could not parse '%s' to infer its requirements (line %s: %s); "
+            "its imports are not included: fix the file or pass pip_requirements",
+            path,
+            exc.lineno,
+            exc.msg,
+        )
+    except (RecursionError, MemoryError):
+        _logger.warning(
+            "could not parse '%s' to infer its requirements (too deeply nested for the parser); "
+            "its imports are not included: pass pip_requirements",
+            path,
+        )
+    except (OSError, ValueError) as exc:
+        _logger.warning(
+            "could not read '%s' to infer its requirements (%s); its imports are not included",
+            path,
+            exc,
+        )
+    return None
+
+
+def _class_modules(
+    tree: ast.Module, specs: tuple[tuple[str, int | None], ...], path: Path
+) -> set[str]:
+    # Module level: every import outside the bodies of functions and classes (those under
+    # top-level if/try/with/for blocks included).
+    found = _modules_in_tree(tree, skip_defs=True)
+    # Top-level functions and classes by name, for the references followed below.
+    top_defs: dict[str, list[ast.AST]] = {}
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _DEFS):
+            top_defs.setdefault(node.name, []).append(node)
+        elif isinstance(node, _BLOCKS):
+            stack.extend(_statement_children(node))
+
+    targets: list[ast.AST] = []
+    for qualname, firstlineno in specs:
+        node = _find_class(tree, qualname, firstlineno)
+        if node is None:
+            _logger.debug(
+                "class '%s' not found in '%s'; counting every import of the file", qualname, path
+            )
+            return _modules_in_tree(tree)
+        targets.extend(node)
+
+    done: set[int] = set()
+    while targets:
+        node = targets.pop()
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        found |= _modules_in_tree(node)
+        for sub in ast.walk(node):
+            name = None
+            if isinstance(sub, ast.Name):
+                name = sub.id
+            elif isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
+                name = sub.value.id
+            if name in top_defs:
+                targets.extend(top_defs[name])
+    return found
+
+
+def _statement_children(node: ast.AST) -> list[ast.AST]:
+    # The statements nested in a top-level compound statement (the test and the items were
+    # already scanned with the statement itself).
+    children: list[ast.AST] = []
+    for field in ("body", "orelse", "finalbody"):
+        children.extend(getattr(node, field, []))
+    for handler in getattr(node, "handlers", []):
+        children.extend(handler.body)
+    return children
+
+
+def _find_class(
+    tree: ast.Module, qualname: str, firstlineno: int | None
+) -> list[ast.ClassDef] | None:
+    name = qualname.rpartition(".")[2]
+    candidates = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == name]
+    if not candidates:
+        return None
+    if firstlineno is not None:
+        exact = [
+            n
+            for n in candidates
+            if firstlineno in (n.lineno, min([n.lineno, *(d.lineno for d in n.decorator_list)]))
+        ]
+        if exact:
+            return exact
+    # Several classes of that name and no line to tell them apart: count them all.
+    return candidates

@@ -30,6 +30,7 @@ __all__ = [
     "PYTHON_VERSION",
     "check_installed_versions",
     "infer_code_requirements",
+    "infer_object_requirements",
     "object_source_paths",
     "pin_requirement",
     "python_env_conf",
@@ -461,7 +462,12 @@ def infer_code_requirements(paths: list[Path]) -> list[str]:
     for file in files:
         for module in _imports_scan.imported_modules(file):
             modules.setdefault(module, file)
+    return _pin_modules(modules, local)
 
+
+def _pin_modules(modules: dict[str, Path], local: set[str]) -> list[str]:
+    # Imported module -> the file importing it; pinned requirements of the distributions
+    # providing them, less the standard library and the modules in ``local``.
     stdlib = sys.stdlib_module_names
     mapping = _module_distributions()
     dists: set[str] = set()
@@ -486,23 +492,61 @@ def infer_code_requirements(paths: list[Path]) -> list[str]:
     return sorted(pins)
 
 
+def infer_object_requirements(obj: object) -> list[str]:
+    """Infer pinned requirements for ``obj`` (a pickled custom model) from its class's source.
+
+    Like :func:`infer_code_requirements` over :func:`object_source_paths`, but narrower: in
+    each user file defining ``obj``'s class or one of its base classes, only the module's
+    top-level imports, the imports inside those classes (methods included), and the imports
+    inside top-level functions and classes of that file that the classes reference by name
+    count. A helper elsewhere in the same script that imports some package does not make the
+    model require it. Never imports or runs the files. Returns a sorted list.
+    """
+    from saveur import _imports_scan
+
+    by_file: dict[str, tuple[Path, list[tuple[str, int | None]]]] = {}
+    for cls in type(obj).__mro__:
+        file = _user_class_file(cls)
+        if file is None:
+            continue
+        entry = by_file.setdefault(os.path.abspath(file), (Path(file), []))
+        entry[1].append((cls.__qualname__, getattr(cls, "__firstlineno__", None)))
+    modules: dict[str, Path] = {}
+    local: set[str] = set()
+    for path, classes in by_file.values():
+        local.add(path.stem)
+        for module in _imports_scan.class_imported_modules(path, classes):
+            modules.setdefault(module, path)
+    return _pin_modules(modules, local)
+
+
+def _user_class_file(cls: type) -> str | None:
+    # The .py file defining ``cls`` when it is user code (not the standard library, not an
+    # installed distribution, not a notebook or C extension).
+    top = cls.__module__.partition(".")[0]
+    if top in sys.stdlib_module_names or top == "builtins":
+        return None
+    file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if not file or not file.endswith(".py"):
+        return None
+    if top != "__main__" and (top in _module_distributions() or _distribution_named_like(top)):
+        return None
+    return str(file)
+
+
 def object_source_paths(obj: object) -> list[Path]:
     """Return the user source files that define ``obj``'s class and its base classes.
 
     For a pickled custom model, these are the files whose imports the model needs: classes
     from installed distributions (saveur's own ``PythonModel`` included) and the standard
     library are left out, as are classes without a ``.py`` file (notebooks, C extensions).
-    Pass the result to :func:`infer_code_requirements`.
+    Pass the result to :func:`infer_code_requirements` to count every import in those files;
+    :func:`infer_object_requirements` counts only those the classes need.
     """
     seen: dict[str, Path] = {}
     for cls in type(obj).__mro__:
-        top = cls.__module__.partition(".")[0]
-        if top in sys.stdlib_module_names or top == "builtins":
-            continue
-        file = getattr(sys.modules.get(cls.__module__), "__file__", None)
-        if not file or not file.endswith(".py"):
-            continue
-        if top != "__main__" and (top in _module_distributions() or _distribution_named_like(top)):
+        file = _user_class_file(cls)
+        if file is None:
             continue
         seen.setdefault(os.path.abspath(file), Path(file))
     return list(seen.values())

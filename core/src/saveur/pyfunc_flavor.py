@@ -37,9 +37,10 @@ _REFERENCE_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", re.ASCII)
 _REFUSED_TOP_LEVEL = frozenset({"test", "idlelib", "turtledemo"})
 _set_model_lock = threading.Lock()
 _current_model: list[object] = []
-# Source files of a pickled model's class, handed from the save hook to the requirements hook
-# of the same save (the requirements hook sees the directory, not the object).
-_pending_sources: dict[str, list[Path]] = {}
+# Requirements inferred from the source of a pickled model's class, handed from the save hook
+# to the requirements hook of the same save (the requirements hook sees the directory, not the
+# object).
+_pending_requirements: dict[str, list[str]] = {}
 
 
 def is_python_model(obj: object) -> bool:
@@ -112,9 +113,9 @@ def saveur_save_model(
 
         with open(path / PICKLE_FILE, "wb") as f:
             cloudpickle.dump(model, f)
-        from saveur.environment import object_source_paths
+        from saveur.environment import infer_object_requirements
 
-        _pending_sources[str(path)] = object_source_paths(model)
+        _pending_requirements[str(path)] = infer_object_requirements(model)
         conf["python_model"] = PICKLE_FILE
         conf["cloudpickle_version"] = cloudpickle.__version__
     else:
@@ -342,7 +343,8 @@ def _run_model_code(path: Path) -> object:
 
 def _infer_requirements(model_dir: Path, scan: Any, pin: Any) -> list[str]:
     reqs: list[str] = []
-    paths: list[Path] = list(_pending_sources.pop(str(model_dir), []))
+    reqs.extend(_pending_requirements.pop(str(model_dir), []))
+    paths: list[Path] = []
     code_dir = model_dir / "code"
     if code_dir.is_dir():
         paths.append(code_dir)

@@ -10,13 +10,11 @@ share this module.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import Any, NamedTuple
 
 from saveur._enforce_json import (
-    bad_value,
     columns_index,
     json_column,
     json_tensor,
@@ -24,6 +22,19 @@ from saveur._enforce_json import (
     same_width_frame,
 )
 from saveur._enforce_values import one_line, short
+from saveur._protocol_csv import _parse_csv
+from saveur._protocol_parquet import _parse_parquet
+from saveur._protocol_response import error_body as error_body
+from saveur._protocol_response import parse_error_body as parse_error_body
+from saveur._protocol_response import predictions_to_json as predictions_to_json
+from saveur._protocol_spec import _MAX_SPARSE_CELLS, _SPLIT_KEYS, _check_width, _column_specs
+from saveur._protocol_spec import CONTENT_TYPE_CSV as CONTENT_TYPE_CSV
+from saveur._protocol_spec import CONTENT_TYPE_JSON as CONTENT_TYPE_JSON
+from saveur._protocol_spec import CONTENT_TYPE_PARQUET as CONTENT_TYPE_PARQUET
+from saveur._protocol_spec import CONTENT_TYPES as CONTENT_TYPES
+from saveur._protocol_spec import MAX_COLUMNS as MAX_COLUMNS
+from saveur._protocol_spec import PARQUET_CELLS_PER_BYTE as PARQUET_CELLS_PER_BYTE
+from saveur._protocol_spec import PAYLOAD_KEYS as PAYLOAD_KEYS
 from saveur.errors import ProtocolError, UnsupportedContentTypeError
 
 __all__ = [
@@ -35,21 +46,6 @@ __all__ = [
     "parse_request",
     "predictions_to_json",
 ]
-
-CONTENT_TYPE_JSON = "application/json"
-CONTENT_TYPE_CSV = "text/csv"
-CONTENT_TYPE_PARQUET = "application/vnd.apache.parquet"
-CONTENT_TYPES = (CONTENT_TYPE_JSON, CONTENT_TYPE_CSV, CONTENT_TYPE_PARQUET)
-PAYLOAD_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-_SPLIT_KEYS = frozenset({"columns", "data", "index"})
-#: Limits on the table a request describes, against bodies that are small for the work they
-#: cause: pandas pays per column (a 1-row request with 10^6 columns costs seconds), and
-#: records that each name different keys fill a rows x keys table mostly with nulls (20,000
-#: records of one distinct key each, 280 KB, make 4*10^8 cells: about a minute).
-MAX_COLUMNS = 50_000
-_MAX_SPARSE_CELLS = 1_000_000
-#: A Parquet body may declare at most this many values per byte (a million at least).
-PARQUET_CELLS_PER_BYTE = 50
 
 
 class ParsedRequest(NamedTuple):
@@ -242,13 +238,6 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _column_specs(schema: Any) -> dict[Any, Any]:
-    """Name -> ColSpec for a named column schema, else an empty dict."""
-    if schema is None or schema.is_tensor_spec() or schema.inputs[0].name is None:
-        return {}
-    return {spec.name: spec for spec in schema.inputs}
-
-
 def _parse_split(value: Any, schema: Any) -> Any:
     field = "dataframe_split"
     if not isinstance(value, dict):
@@ -382,15 +371,6 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     if all(isinstance(name, str) for name in columns):
         frame.columns = columns_index(columns)
     return frame
-
-
-def _check_width(width: int, field: str) -> None:
-    if width > MAX_COLUMNS:
-        raise ProtocolError(
-            f"'{field}' describes a table of {width} columns; at most {MAX_COLUMNS} are "
-            "accepted (send a tensor with 'inputs' for wide numeric input)",
-            field=field,
-        )
 
 
 def _plain(values: list) -> Any:
@@ -558,216 +538,3 @@ def _unnamed_columns(value: Any, schema: Any, field: str) -> Any:
         return np.array(value, dtype=object)
     except ValueError:
         raise ProtocolError(f"'{field}': the nested lists are ragged", field=field) from None
-
-
-# ---- CSV and Parquet ---------------------------------------------------------------------
-_CSV_DTYPES = {
-    "double": "float64",
-    "float": "float32",
-    "long": "Int64",
-    "integer": "Int32",
-    "boolean": "boolean",
-}
-
-
-def _parse_csv(body: bytes, schema: Any) -> Any:
-    import io
-
-    import pandas as pd
-
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProtocolError(
-            f"CSV body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at position "
-            f"{exc.start})",
-            field="body",
-        ) from None
-    header_end = body.find(b"\n")
-    # An upper bound (a quoted comma counts too): enough to refuse before pandas pays per column.
-    _check_width(body.count(b",", 0, header_end if header_end >= 0 else len(body)) + 1, "body")
-    specs = _column_specs(schema)
-    dtypes: dict[Any, Any] = {}
-    from saveur.types import DataType
-
-    for name, spec in specs.items():
-        if isinstance(spec.type, DataType):
-            # Nullable integer/boolean dtypes keep empty cells; enforcement decides on them.
-            dtypes[name] = _CSV_DTYPES.get(spec.type.name, object)
-        else:
-            dtypes[name] = object
-    try:
-        return pd.read_csv(io.BytesIO(body), dtype=dtypes or None)
-    except pd.errors.EmptyDataError:
-        raise ProtocolError("CSV body is empty: send a header row and data rows",
-                            field="body") from None
-    except pd.errors.ParserError as exc:
-        raise ProtocolError(f"CSV body is malformed: {one_line(exc)}", field="body") from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        if not dtypes:
-            raise ProtocolError(f"CSV body is malformed: {one_line(exc)}",
-                                field="body") from None
-    # A value does not fit its column's dtype: read everything as text to name the row.
-    raw = pd.read_csv(io.BytesIO(body), dtype=object, keep_default_na=True)
-    for name in raw.columns:
-        spec = specs.get(name)
-        if spec is None or name not in dtypes or dtypes[name] is object:
-            continue
-        column = raw[name]
-        for i, v in enumerate(column.tolist()):
-            if v is None or (isinstance(v, float) and v != v):
-                continue
-            try:
-                pd.array([v]).astype(dtypes[name])
-            except (ValueError, TypeError, OverflowError):
-                raise bad_value(spec, "body", i, v) from None
-    raise ProtocolError("CSV body does not match the model's column types", field="body")
-
-
-def _parse_parquet(body: bytes) -> Any:
-    import io
-
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise UnsupportedContentTypeError(
-            f"{CONTENT_TYPE_PARQUET} needs pyarrow on the server: pip install pyarrow",
-            field="content-type",
-        ) from None
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    try:
-        # Parquet compresses runs of equal values to almost nothing: a few KB can declare
-        # 10^9 rows. The footer gives the table's size before anything is decoded.
-        meta = pq.ParquetFile(io.BytesIO(body)).metadata
-        _check_width(meta.num_columns, "body")
-        limit = max(1_000_000, PARQUET_CELLS_PER_BYTE * len(body))
-        if meta.num_rows * meta.num_columns > limit:
-            raise ProtocolError(
-                f"the Parquet body ({len(body)} bytes) declares {meta.num_rows} rows x "
-                f"{meta.num_columns} columns, over the limit of {limit} values for its size "
-                "(a decompression bomb?); send the data less compressed or in smaller files",
-                field="body",
-            )
-        return pd.read_parquet(io.BytesIO(body), engine="pyarrow")
-    except ProtocolError:
-        raise
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for bad files
-        raise ProtocolError(
-            f"body is not a valid Parquet file: {one_line(exc)}", field="body"
-        ) from None
-
-
-# ---- responses ---------------------------------------------------------------------------
-def _jsonable(data: Any) -> Any:
-    """MLflow's ``_get_jsonable_obj``: arrays to lists, DataFrames and Series to records."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(data, np.ndarray):
-        return data.tolist()
-    if isinstance(data, pd.DataFrame):
-        return data.to_dict(orient="records")
-    if isinstance(data, pd.Series):
-        return pd.DataFrame(data).to_dict(orient="records")
-    return data
-
-
-def _encode_binary(x: bytes) -> str:
-    return base64.encodebytes(x).decode("ascii")
-
-
-def _default(o: Any) -> Any:
-    """MLflow's NumpyEncoder: numpy values, bytes (base64) and dates (ISO 8601)."""
-    import datetime
-
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(o, np.ndarray):
-        if o.dtype == object:
-            return [_default(x) if not isinstance(x, (str, int, float, bool, type(None),
-                                                      list, dict)) else x for x in o.tolist()]
-        if o.dtype.kind == "S":
-            return [_encode_binary(x) for x in o.ravel().tolist()]
-        return o.tolist()
-    if isinstance(o, np.datetime64):
-        return str(np.datetime_as_string(o))
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, (bytes, bytearray)):
-        return _encode_binary(bytes(o))
-    if isinstance(o, (pd.Timestamp, datetime.date, datetime.datetime, datetime.time)):
-        return o.isoformat()
-    if o is pd.NA or o is pd.NaT:
-        return None
-    raise TypeError(f"predictions hold a value of type {type(o).__name__} that is not JSON")
-
-
-def _all_finite_numeric(predictions: Any) -> bool:
-    """True if the predictions are numeric arrays/frames without NaN or infinity."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(predictions, np.ndarray):
-        if predictions.dtype.kind in "biu":
-            return True
-        return predictions.dtype.kind == "f" and bool(np.isfinite(predictions).all())
-    if isinstance(predictions, (pd.DataFrame, pd.Series)):
-        frame = predictions.to_frame() if isinstance(predictions, pd.Series) else predictions
-        for dtype in frame.dtypes:
-            if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf"):
-                return False
-        values = frame.to_numpy()
-        return values.dtype.kind in "biu" or bool(np.isfinite(values).all())
-    return False
-
-
-def _dumps(obj: Any, fast: bool) -> bytes:
-    if fast:
-        try:
-            import orjson
-
-            return orjson.dumps(
-                obj,
-                default=_default,
-                option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-                | orjson.OPT_PASSTHROUGH_DATETIME,
-            )
-        except ImportError:  # pragma: no cover - orjson is a serve extra
-            pass
-    # The standard library writes NaN and Infinity as MLflow does (bare tokens).
-    return json.dumps(obj, default=_default, allow_nan=True).encode("utf-8")
-
-
-def predictions_to_json(predictions: Any) -> bytes:
-    """Encode predictions as MLflow's ``{"predictions": ...}`` response body.
-
-    Arrays become (nested) lists, DataFrames and Series lists of records, numpy scalars
-    Python numbers, bytes base64, datetimes ISO 8601 strings; NaN and infinity are written
-    as the bare ``NaN``/``Infinity`` tokens MLflow's server writes.
-    """
-    import numpy as np
-
-    if isinstance(predictions, np.ndarray) and _all_finite_numeric(predictions):
-        # orjson writes C-contiguous numeric arrays natively, without tolist()
-        return _dumps({"predictions": np.ascontiguousarray(predictions)}, True)
-    fast = _all_finite_numeric(predictions)
-    return _dumps({"predictions": _jsonable(predictions)}, fast)
-
-
-def error_body(error_code: str, message: str) -> bytes:
-    """MLflow's error response body: ``{"error_code": ..., "message": ...}``."""
-    return _dumps({"error_code": error_code, "message": message}, True)
-
-
-def parse_error_body(body: bytes) -> tuple[str, str]:
-    """Read an MLflow error body back into ``(error_code, message)``; for clients and tests."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("error body is not JSON", field="body") from None
-    if not isinstance(payload, dict) or "error_code" not in payload or "message" not in payload:
-        raise ProtocolError("error body lacks 'error_code' or 'message'", field="body")
-    return str(payload["error_code"]), str(payload["message"])

@@ -23,11 +23,12 @@ from saveur.errors import (
     InvalidURIError,
     MLmodelError,
     NotFoundError,
-    StoreError,
 )
 from saveur.store._artifacts import iter_source_files
 from saveur.store._db import Store, get_store
-from saveur.store._filters import compare, parse_filter
+from saveur.store._registry_rows import _model_row, _t, _to_registered, _to_version, _version_row
+from saveur.store._registry_search import search_model_versions as search_model_versions
+from saveur.store._registry_search import search_registered_models as search_registered_models
 from saveur.store._validation import (
     ModelsURI,
     parse_models_uri,
@@ -46,80 +47,11 @@ READY = "READY"
 MLMODEL = "MLmodel"
 
 
-def _t() -> Any:
-    from saveur.store import _schema
-
-    return _schema
-
-
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
 # --- reading ----------------------------------------------------------------------------
-
-
-def _model_row(conn: Connection, name: str) -> Any:
-    t = _t()
-    row = conn.execute(t.registered_models.select().where(
-        t.registered_models.c.name == name)).first()
-    if row is None:
-        raise NotFoundError(f"registered model {name!r} does not exist")
-    return row
-
-
-def _version_row(conn: Connection, model: Any, version: int) -> Any:
-    t = _t()
-    row = conn.execute(t.model_versions.select().where(
-        t.model_versions.c.model_id == model.id,
-        t.model_versions.c.version == version)).first()
-    if row is None:
-        raise NotFoundError(f"registered model {model.name!r} has no version {version}")
-    return row
-
-
-def _to_version(conn: Connection, store: Store, model: Any, row: Any) -> ModelVersion:
-    t = _t()
-    tags = {r.key: r.value for r in conn.execute(t.model_version_tags.select().where(
-        t.model_version_tags.c.model_id == model.id,
-        t.model_version_tags.c.version == row.version))}
-    aliases = tuple(sorted(r.alias for r in conn.execute(t.model_aliases.select().where(
-        t.model_aliases.c.model_id == model.id, t.model_aliases.c.version == row.version))))
-    return ModelVersion(
-        name=model.name,
-        version=row.version,
-        source=row.source,
-        run_id=row.run_id,
-        status=row.status,
-        description=row.description,
-        creation_timestamp=row.creation_time,
-        last_updated_timestamp=row.last_updated_time,
-        mlmodel_sha256=row.mlmodel_sha256,
-        storage_location=f"{store.artifacts.uri.rstrip('/')}/{row.storage_path}",
-        tags=tags,
-        aliases=aliases,
-    )
-
-
-def _to_registered(conn: Connection, model: Any) -> RegisteredModel:
-    from sqlalchemy import func, select
-
-    t = _t()
-    tags = {r.key: r.value for r in conn.execute(t.registered_model_tags.select().where(
-        t.registered_model_tags.c.model_id == model.id))}
-    aliases = {r.alias: r.version for r in conn.execute(t.model_aliases.select().where(
-        t.model_aliases.c.model_id == model.id))}
-    latest = conn.execute(select(func.max(t.model_versions.c.version)).where(
-        t.model_versions.c.model_id == model.id)).scalar()
-    return RegisteredModel(
-        name=model.name,
-        description=model.description,
-        creation_timestamp=model.creation_time,
-        last_updated_timestamp=model.last_updated_time,
-        tags=tags,
-        aliases=aliases,
-        latest_version=latest,
-    )
 
 
 def get_registered_model(name: str) -> RegisteredModel:
@@ -178,85 +110,6 @@ def resolve_version(uri: ModelsURI) -> ModelVersion:
         return get_latest_version(uri.name)
     assert uri.version is not None
     return get_model_version(uri.name, uri.version)
-
-
-def search_registered_models(
-    filter_string: str | None = None, *, max_results: int = 1000
-) -> list[RegisteredModel]:
-    """Registered models matching ``name = 'x'``, ``name LIKE 'x%'``, ``tags.k = 'v'``..."""
-    from sqlalchemy import and_, exists, select
-
-    t = _t()
-    rm = t.registered_models
-    conditions = []
-    for clause in parse_filter(filter_string):
-        if clause.kind == "tag":
-            tags = t.registered_model_tags
-            conditions.append(exists(select(tags.c.model_id).where(
-                tags.c.model_id == rm.c.id, tags.c.key == clause.key,
-                compare(tags.c.value, clause.op, clause.value))))
-        elif clause.kind == "attribute" and clause.key == "name":
-            conditions.append(compare(rm.c.name, clause.op, clause.value))
-        else:
-            raise StoreError(
-                f"cannot filter registered models on {clause.key!r}; use name or tags.<key>"
-            )
-    query = rm.select().order_by(rm.c.name).limit(max_results)
-    if conditions:
-        query = query.where(and_(*conditions))
-    with get_store().read() as conn:
-        return [_to_registered(conn, row) for row in conn.execute(query).all()]
-
-
-def search_model_versions(
-    filter_string: str | None = None, *, max_results: int = 10000
-) -> list[ModelVersion]:
-    """Versions matching ``name = 'x'``, ``run_id = '...'``, ``tags.k = 'v'``, ``version >= 2``...
-
-    Ordered by name, newest version first.
-    """
-    from sqlalchemy import and_, exists, select
-
-    t = _t()
-    rm, mv = t.registered_models, t.model_versions
-    attributes = {
-        "name": rm.c.name, "version": mv.c.version, "version_number": mv.c.version,
-        "run_id": mv.c.run_id, "source": mv.c.source, "source_path": mv.c.source,
-        "status": mv.c.status,
-    }
-    conditions = []
-    for clause in parse_filter(filter_string):
-        if clause.kind == "tag":
-            tags = t.model_version_tags
-            conditions.append(exists(select(tags.c.model_id).where(
-                tags.c.model_id == mv.c.model_id, tags.c.version == mv.c.version,
-                tags.c.key == clause.key, compare(tags.c.value, clause.op, clause.value))))
-            continue
-        column = attributes.get(clause.key) if clause.kind == "attribute" else None
-        if column is None:
-            raise StoreError(
-                f"cannot filter model versions on {clause.key!r}; use one of "
-                f"{', '.join(attributes)} or tags.<key>"
-            )
-        value = clause.value
-        if column is mv.c.version:
-            value = tuple(int(v) for v in value) if isinstance(value, tuple) else int(value)
-        conditions.append(compare(column, clause.op, value))
-    query = (
-        select(rm, mv.c.version.label("_v"))
-        .select_from(mv.join(rm, rm.c.id == mv.c.model_id))
-        .order_by(rm.c.name, mv.c.version.desc())
-        .limit(max_results)
-    )
-    if conditions:
-        query = query.where(and_(*conditions))
-    store = get_store()
-    with store.read() as conn:
-        out = []
-        for row in conn.execute(query).all():
-            out.append(_to_version(conn, store, row, _version_row(conn, row, row._v)))
-        return out
-
 
 # --- registering ------------------------------------------------------------------------
 

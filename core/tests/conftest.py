@@ -31,3 +31,18 @@ def echo_model():
     import saveur_echo
 
     return saveur_echo.EchoModel(factor=3.0)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A fresh local store (SQLite + artifacts) in the test's folder; closed afterwards."""
+    import saveur.store as st
+    from saveur.store import _db
+
+    monkeypatch.delenv("SAVEUR_STORE_URI", raising=False)
+    st.set_store_uri(tmp_path / "store")
+    yield tmp_path / "store"
+    while st.active_run() is not None:
+        st.end_run()
+    st.set_store_uri(None)
+    _db.close_stores()

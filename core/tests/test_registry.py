@@ -18,7 +18,6 @@ from saveur.errors import (
     UnsafePathError,
 )
 from saveur.pyfunc import PythonModel
-from saveur.store import _db
 
 
 class AddN(PythonModel):
@@ -27,17 +26,6 @@ class AddN(PythonModel):
 
     def predict(self, context, model_input, params=None):
         return [x + self.n for x in model_input]
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.delenv("SAVEUR_STORE_URI", raising=False)
-    st.set_store_uri(tmp_path / "store")
-    yield tmp_path / "store"
-    while st.active_run() is not None:
-        st.end_run()
-    st.set_store_uri(None)
-    _db.close_stores()
 
 
 @pytest.fixture

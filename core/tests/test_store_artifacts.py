@@ -15,17 +15,6 @@ from saveur.store import _db
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.delenv("SAVEUR_STORE_URI", raising=False)
-    st.set_store_uri(tmp_path / "store")
-    yield tmp_path / "store"
-    while st.active_run() is not None:
-        st.end_run()
-    st.set_store_uri(None)
-    _db.close_stores()
-
-
-@pytest.fixture
 def tree(tmp_path):
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)

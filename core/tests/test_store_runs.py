@@ -9,17 +9,6 @@ from saveur.errors import InvalidURIError, NotFoundError, StoreError
 from saveur.store import _db
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.delenv("SAVEUR_STORE_URI", raising=False)
-    st.set_store_uri(tmp_path / "store")
-    yield tmp_path / "store"
-    while st.active_run() is not None:
-        st.end_run()
-    st.set_store_uri(None)
-    _db.close_stores()
-
-
 def test_default_store_is_a_local_folder(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("SAVEUR_STORE_URI", raising=False)
     monkeypatch.chdir(tmp_path)

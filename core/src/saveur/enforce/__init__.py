@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from saveur._enforce_values import one_line, short
+from saveur.enforce._values import one_line, short
 from saveur.errors import SchemaError
 
 __all__ = ["Enforcer", "compile_enforcer"]
@@ -68,10 +68,10 @@ def _compile_inputs(schema: Any) -> Callable[[Any], Any] | None:
     if schema is None:
         return None
     if schema.is_tensor_spec():
-        from saveur._enforce_tensors import TensorEnforcer
+        from saveur.enforce._tensors import TensorEnforcer
 
         return TensorEnforcer(schema)
-    from saveur._enforce_columns import ColumnEnforcer
+    from saveur.enforce._columns import ColumnEnforcer
 
     columns = ColumnEnforcer(schema)
     nested = _has_record_types(schema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from saveur._types_scalar import DataType
+from saveur.types._scalar import DataType
 from saveur.errors import SignatureError
 
 _ARRAY = "array"

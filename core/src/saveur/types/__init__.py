@@ -14,14 +14,14 @@ import datetime as _dt
 import json
 from typing import Any
 
-from saveur._types_complex import _OBJECT, _coerce_type, _type_from_dict, _type_to_dict
-from saveur._types_complex import AnyType as AnyType
-from saveur._types_complex import Array as Array
-from saveur._types_complex import Map as Map
-from saveur._types_complex import Object as Object
-from saveur._types_complex import Property as Property
-from saveur._types_complex import SparkMLVector as SparkMLVector
-from saveur._types_scalar import DataType as DataType
+from saveur.types._complex import _OBJECT, _coerce_type, _type_from_dict, _type_to_dict
+from saveur.types._complex import AnyType as AnyType
+from saveur.types._complex import Array as Array
+from saveur.types._complex import Map as Map
+from saveur.types._complex import Object as Object
+from saveur.types._complex import Property as Property
+from saveur.types._complex import SparkMLVector as SparkMLVector
+from saveur.types._scalar import DataType as DataType
 from saveur.errors import SchemaError, SignatureError
 
 __all__ = [

@@ -30,9 +30,16 @@ def test_save_writes_mlmodel_env_files_and_digests(tmp_path, echo_model):
     assert any(r.startswith("saveur==") for r in reqs)
 
 
-def test_saved_model_follows_umask_not_staging_mode(tmp_path, echo_model):
-    saveur.save_model(echo_model, tmp_path / "m")
-    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) != 0o700
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])
+def test_saved_model_follows_umask_not_staging_mode(tmp_path, echo_model, umask, mode):
+    import os
+
+    previous = os.umask(umask)
+    try:
+        saveur.save_model(echo_model, tmp_path / "m")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == mode
 
 
 def test_save_into_non_empty_directory_is_refused(tmp_path, echo_model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saveur.enforce._values import one_line, short
 from saveur.errors import SchemaError
@@ -20,6 +20,10 @@ __all__ = ["Enforcer", "compile_enforcer"]
 
 _logger = logging.getLogger("saveur.enforce")
 
+if TYPE_CHECKING:
+    from saveur.signature import ModelSignature
+    from saveur.types import Schema
+
 Enforcer = Callable[..., tuple[Any, Any]]
 
 
@@ -27,7 +31,7 @@ def _passthrough(data: Any, params: dict[str, Any] | None = None) -> tuple[Any, 
     return data, params
 
 
-def compile_enforcer(signature: Any) -> Enforcer:
+def compile_enforcer(signature: ModelSignature | Schema | None) -> Enforcer:
     """Compile ``signature`` into ``enforce(data, params=None) -> (data, params)``.
 
     ``signature`` is a ``ModelSignature`` (or None: inputs and params pass through

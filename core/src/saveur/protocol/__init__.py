@@ -14,6 +14,9 @@ import json
 import re
 from typing import Any, NamedTuple
 
+from saveur.enforce._values import one_line, short
+from saveur.errors import ProtocolError, UnsupportedContentTypeError
+from saveur.protocol._csv import _parse_csv
 from saveur.protocol._json import (
     columns_index,
     json_column,
@@ -21,8 +24,6 @@ from saveur.protocol._json import (
     object_array,
     same_width_frame,
 )
-from saveur.enforce._values import one_line, short
-from saveur.protocol._csv import _parse_csv
 from saveur.protocol._parquet import _parse_parquet
 from saveur.protocol._response import error_body as error_body
 from saveur.protocol._response import parse_error_body as parse_error_body
@@ -35,7 +36,6 @@ from saveur.protocol._spec import CONTENT_TYPES as CONTENT_TYPES
 from saveur.protocol._spec import MAX_COLUMNS as MAX_COLUMNS
 from saveur.protocol._spec import PARQUET_CELLS_PER_BYTE as PARQUET_CELLS_PER_BYTE
 from saveur.protocol._spec import PAYLOAD_KEYS as PAYLOAD_KEYS
-from saveur.errors import ProtocolError, UnsupportedContentTypeError
 
 __all__ = [
     "CONTENT_TYPES",

@@ -151,5 +151,12 @@ class LoadTests:
         data = conf.get("data")
         path = saved_model / str(data) if data else saved_model
         loaded = load_pyfunc(str(path))
-        assert_predictions_equal(loaded.predict(model_input), expected_output, **tolerance,
+        # MLflow calls the method named by python_function.predict_fn (default: predict).
+        method = str(conf.get("predict_fn") or "predict")
+        predict = getattr(loaded, method, None)
+        assert callable(predict), (
+            f"{loader}._load_pyfunc returned {type(loaded).__name__}, which has no method "
+            f"{method!r} (python_function.predict_fn)"
+        )
+        assert_predictions_equal(predict(model_input), expected_output, **tolerance,
                                  what=f"{loader}._load_pyfunc")

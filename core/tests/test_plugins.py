@@ -380,3 +380,12 @@ def test_predict_function_is_resolved_once_per_load(tmp_path, echo_model, monkey
     for _ in range(5):
         model.predict(2.0)
     assert len(calls) == 1
+
+
+def test_flavor_claim_and_hookimpl_are_exported_from_the_package_top():
+    import saveur
+    from saveur import hookspecs
+
+    assert saveur.FlavorClaim is hookspecs.FlavorClaim
+    assert saveur.hookimpl is hookspecs.hookimpl
+    assert "FlavorClaim" in saveur.__all__

@@ -39,25 +39,29 @@ def _exercise(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def echo_hook_calls(tmp_path_factory) -> set[str]:
     """The hooks the host called on the echo plugin's implementations, through pluggy."""
+    import pluggy
     import saveur_echo
     from saveur import plugins
 
-    built = plugins.build_plugins(entry_points=False, extra=[("echo", saveur_echo)])
     called: set[str] = set()
 
     def before(hook_name, hook_impls, kwargs):
         if any(impl.plugin is saveur_echo for impl in hook_impls):
             called.add(hook_name)
 
-    undo = built.pm.add_hookcall_monitoring(before, lambda *args: None)
-    # saveur_flavors runs at registration, before monitoring can start: ask again as the
-    # host does for a plugin it registers.
-    built.call_plugin(saveur_echo, "saveur_flavors")
+    class _Monitored(pluggy.PluginManager):
+        # Monitoring from the start, so the calls made while registering count too.
+        def __init__(self, project_name: str) -> None:
+            super().__init__(project_name)
+            self.add_hookcall_monitoring(before, lambda *args: None)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pluggy, "PluginManager", _Monitored)
+        built = plugins.build_plugins(entry_points=False, extra=[("echo", saveur_echo)])
     plugins.reset_plugins(built)
     try:
         _exercise(tmp_path_factory.mktemp("surface"))
     finally:
-        undo()
         plugins.reset_plugins(None)
     return called
 

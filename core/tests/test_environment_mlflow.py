@@ -65,7 +65,7 @@ CASES = [
 
 @pytest.mark.skipif(not MLFLOW_PYTHON, reason="set SAVEUR_MLFLOW_PYTHON to a Python with mlflow")
 def test_env_files_are_byte_identical_to_mlflows(tmp_path: Path) -> None:
-    src = Path(saveur.environment.__file__).resolve().parents[1]
+    src = Path(saveur.environment.__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(src), "MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK": "true"}
     done = subprocess.run(
         [str(MLFLOW_PYTHON), "-c", _SCRIPT, json.dumps(CASES), str(tmp_path)],

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from saveur import envmanager
+from saveur.environment import envmanager
 from saveur.errors import EnvironmentBuildError
 
 
@@ -97,7 +97,7 @@ def test_local_mismatches_name_the_requirement_and_the_installed_version(tmp_pat
 
 def test_local_mismatches_are_logged_as_warnings(tmp_path, caplog):
     model = _model_dir(tmp_path, ["numpy==0.0.1"])
-    with caplog.at_level("WARNING", logger="saveur.envmanager"):
+    with caplog.at_level("WARNING", logger="saveur.environment.envmanager"):
         envmanager.warn_on_local_mismatch(model)
     assert "numpy==0.0.1 required" in caplog.text
     assert "--env-manager uv" in caplog.text

@@ -169,3 +169,31 @@ def test_missing_mlmodel_is_reported(tmp_path):
 def test_copied_model_still_loads(saved, tmp_path):
     shutil.copytree(saved, tmp_path / "copy")
     assert saveur.load_model(tmp_path / "copy").factor == 3.0
+
+
+def test_pyfunc_owner_names_the_plugin_or_none_for_a_custom_loader(host_plugins):
+    from saveur.loading import native_flavor, pyfunc_owner
+    from saveur.models import Model
+
+    echo = Model(flavors={"echo": {}, "python_function": {"loader_module": "saveur_echo"}})
+    assert pyfunc_owner(echo, host_plugins) == "echo"
+    custom = Model(flavors={"python_function": {"loader_module": "my_loader"}})
+    assert pyfunc_owner(custom, host_plugins) is None
+    assert native_flavor(custom, host_plugins) is None
+
+
+def test_both_loaders_share_one_setup(saved, monkeypatch):
+    from saveur import loading
+
+    seen = []
+    real = loading.prepare_load
+
+    def spy(model_uri, **kwargs):
+        setup = real(model_uri, **kwargs)
+        seen.append((setup.path, setup.context.trust_code, dict(setup.context.options)))
+        return setup
+
+    monkeypatch.setattr(loading, "prepare_load", spy)
+    saveur.load_model(saved)
+    saveur.pyfunc.load_model(saved)
+    assert seen == [(saved.resolve(), False, {}), (saved.resolve(), False, {})]

@@ -30,9 +30,16 @@ def test_save_writes_mlmodel_env_files_and_digests(tmp_path, echo_model):
     assert any(r.startswith("saveur==") for r in reqs)
 
 
-def test_saved_model_follows_umask_not_staging_mode(tmp_path, echo_model):
-    saveur.save_model(echo_model, tmp_path / "m")
-    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) != 0o700
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])
+def test_saved_model_follows_umask_not_staging_mode(tmp_path, echo_model, umask, mode):
+    import os
+
+    previous = os.umask(umask)
+    try:
+        saveur.save_model(echo_model, tmp_path / "m")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == mode
 
 
 def test_save_into_non_empty_directory_is_refused(tmp_path, echo_model):
@@ -132,3 +139,64 @@ def test_output_schema_of_a_1d_prediction_on_columns_is_one_column_as_mlflow(tmp
                                      input_example=frame)
     assert model.signature.to_dict()["outputs"] == '[{"type": "long", "required": true}]'
     assert model.load_input_example(tmp_path / "m").equals(frame)
+
+
+class _RecordsContext:
+    """The echo flavor, recording the LoadContext its predict hook gets."""
+
+    def __init__(self):
+        self.contexts = []
+
+    @hookimpl
+    def saveur_flavors(self):
+        from saveur.hookspecs import FlavorInfo
+
+        return [FlavorInfo(key="rec", distribution="saveur-rec", loader_modules=("saveur_echo",))]
+
+    @hookimpl
+    def saveur_save_model(self, flavor, model, path, options):
+        return saveur_echo.saveur_save_model(flavor=flavor, model=model, path=path,
+                                             options=options)
+
+    @hookimpl
+    def saveur_predict_function(self, model, context):
+        self.contexts.append(context)
+        return model.predict
+
+    @hookimpl
+    def saveur_infer_requirements(self, model):
+        # The version tells the test which object the hook received.
+        return [f"saveur-rec=={model.factor}"]
+
+
+def test_the_output_schema_is_inferred_with_a_typed_saving_context(tmp_path, echo_model):
+    import numpy as np
+
+    from saveur import plugins
+
+    recorder = _RecordsContext()
+    plugins.reset_plugins(plugins.build_plugins(entry_points=False, extra=[("rec", recorder)]))
+    mlmodel = saveur.save_model(echo_model, tmp_path / "m", flavor="rec",
+                                input_example=np.array([1.0, 2.0]))
+    (context,) = recorder.contexts
+    assert context.saving is True and context.options == {}
+    assert mlmodel.signature is not None and mlmodel.signature.outputs is not None
+
+
+def test_the_requirements_hook_gets_the_saved_object(tmp_path, echo_model):
+    from saveur import plugins
+
+    plugins.reset_plugins(
+        plugins.build_plugins(entry_points=False, extra=[("rec", _RecordsContext())])
+    )
+    saveur.save_model(echo_model, tmp_path / "m", flavor="rec")
+    assert "saveur-rec==3.0" in (tmp_path / "m" / "requirements.txt").read_text().splitlines()
+
+
+def test_host_options_never_reach_the_save_hook(tmp_path, echo_model, host_plugins):
+    # saveur-echo refuses any option: the host's own (signature, code_paths...) are taken out.
+    code = tmp_path / "helper.py"
+    code.write_text("import json\n")
+    saveur.save_model(echo_model, tmp_path / "m", code_paths=[code], metadata={"a": 1},
+                      pip_requirements=["x==1"])
+    assert (tmp_path / "m" / "code" / "helper.py").is_file()

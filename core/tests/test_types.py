@@ -506,3 +506,26 @@ def test_an_empty_column_name_is_a_name_not_a_position():
     assert schema.input_names() == ["", "0"]
     assert schema.required_input_names() == [""]
     assert schema.optional_input_names() == ["0"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        DataType.long,
+        Array("long"),
+        Object([Property("a", "string")]),
+        Map("double"),
+        AnyType(),
+        Property("a", "long"),
+    ],
+)
+def test_public_types_pickle_and_print_under_saveur_types(value):
+    import pickle
+
+    import saveur.types
+
+    assert type(value).__module__ == "saveur.types"
+    assert getattr(saveur.types, type(value).__name__) is type(value)
+    data = pickle.dumps(value)
+    assert b"saveur.types" in data and b"_complex" not in data and b"_scalar" not in data
+    assert pickle.loads(data) == value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from saveur import envmanager
+from saveur.environment import envmanager
 from saveur.errors import EnvironmentBuildError
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from saveur._version import __version__
 
 if TYPE_CHECKING:
+    from saveur.hookspecs import FlavorClaim as FlavorClaim
     from saveur.hookspecs import hookimpl as hookimpl
     from saveur.loading import load_model_native as load_model  # noqa: F401
     from saveur.saving import save_model as save_model
@@ -24,6 +25,7 @@ _LAZY = {
     "Model": "saveur.mlmodel",
     "SaveurError": "saveur.errors",
     "hookimpl": "saveur.hookspecs",
+    "FlavorClaim": "saveur.hookspecs",
 }
 _STORE_NAMES = (
     "set_store_uri", "get_store_uri", "start_run", "end_run", "active_run", "log_artifact",

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from saveur.mlmodel import Model
 
 PROJECT = "saveur"
 
@@ -21,7 +24,25 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: ``predict(model_input, params) -> output``: what :func:`saveur_predict_function` returns.
+#: ``model_input`` is whatever the signature's enforcement produced (a DataFrame for a column
+#: signature, an ndarray or a dict of ndarrays for a tensor signature, the caller's object when
+#: the model has no signature); the output is the framework's.
 PredictFunction = Callable[[Any, "dict[str, Any] | None"], Any]
+
+
+@dataclass(frozen=True)
+class FlavorClaim:
+    """How a plugin claims an object in :func:`saveur_detect_flavor`.
+
+    ``flavor`` is the flavor key the plugin would save the object as; ``matched`` the class in
+    ``type(model).__mro__`` the plugin recognised (``sklearn.base.BaseEstimator``, or the
+    object's own class). When several plugins claim one object, the claim whose ``matched`` is
+    nearest to ``type(model)`` in the MRO wins, so a plugin for ``XGBClassifier`` beats one for
+    every ``BaseEstimator``; only equally near claims from different plugins are ambiguous.
+    """
+
+    flavor: str
+    matched: type
 
 
 @dataclass(frozen=True)
@@ -64,13 +85,18 @@ class LoadContext:
 
     ``model_dir`` is the verified local model directory; ``mlmodel`` the parsed
     :class:`saveur.models.Model`; ``trust_code`` whether the caller consented to run code the
-    model carries (pickles, code files); ``options`` the caller's extra keyword options.
+    model carries (pickles, code files); ``options`` the caller's extra keyword options, with
+    the host's own (``trust_code``, ``verify``, ``flavor``) already removed.
     """
 
     model_dir: Path
-    mlmodel: Any
+    mlmodel: Model
     trust_code: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    #: True only when the host calls :func:`saveur_predict_function` during a save, to infer
+    #: the output schema from the input example: ``model`` is then the caller's own object
+    #: (what the save hook received), not what :func:`saveur_load_model` returns.
+    saving: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,19 +127,24 @@ def saveur_flavors() -> list[FlavorInfo]:  # type: ignore[empty-body]
 
 
 @hookspec
-def saveur_detect_flavor(model: object) -> str | None:  # type: ignore[empty-body]
+def saveur_detect_flavor(model: object) -> FlavorClaim | str | None:
     """Say whether this plugin can save ``model``, without importing its framework.
 
     Called on every plugin when :func:`saveur.save_model` gets no ``flavor=``. Check the
-    object's type cheaply (``type(model).__module__``) and import nothing heavy.
+    object's type cheaply (walk ``type(model).__mro__`` comparing ``__module__`` and
+    ``__qualname__``) and import nothing heavy. The claim nearest to the object's own class
+    wins; equally near claims from two plugins are an
+    :class:`~saveur.errors.AmbiguousFlavorError`.
 
     :param model: the object the caller wants to save.
-    :return: the flavor key this plugin would save it as, or ``None``.
+    :return: a :class:`FlavorClaim` naming the flavor and the class matched on, or ``None``.
+        A bare flavor key is accepted and counts as a match on ``object`` (the least
+        specific claim).
     """
 
 
 @hookspec(firstresult=True)
-def saveur_resolve_uri(uri: str) -> ResolvedURI | None:  # type: ignore[empty-body]
+def saveur_resolve_uri(uri: str) -> ResolvedURI | None:
     """Turn a model URI into a local directory.
 
     Stops at first non-None result. Return ``None`` for a scheme you do not handle; raise
@@ -145,7 +176,7 @@ def saveur_save_model(  # type: ignore[empty-body]
 
 
 @hookspec
-def saveur_load_model(  # type: ignore[empty-body]
+def saveur_load_model(
     flavor: str, flavor_conf: dict[str, Any], context: LoadContext
 ) -> object:
     """Load the framework's own object from a model directory.
@@ -181,15 +212,19 @@ def saveur_predict_function(  # type: ignore[empty-body]
 
 @hookspec
 def saveur_infer_requirements(  # type: ignore[empty-body]
-    flavor: str, model_dir: Path, flavor_conf: dict[str, Any]
+    flavor: str, model: object, model_dir: Path, flavor_conf: dict[str, Any]
 ) -> list[str]:
     """Name the pinned pip requirements a saved model needs to load.
 
     Called on the plugin that owns ``flavor`` after its save hook. Pin the framework and the
     plugin's own distribution as installed (``scikit-learn==1.9.1``,
-    ``saveur-sklearn==0.1.0``); the host adds ``saveur`` itself. Never run the model.
+    ``saveur-sklearn==0.1.0``), and the distributions of the classes ``model`` holds (a
+    pipeline step from another package); the host adds ``saveur`` itself and scans
+    ``code_paths``. Never run the model. An implementation may leave out ``model`` (or any
+    argument): pluggy passes only the arguments it names.
 
     :param flavor: the flavor key.
+    :param model: the object the save hook received.
     :param model_dir: the staging model directory as saved.
     :param flavor_conf: the flavor configuration the save hook returned.
     :return: requirement strings.

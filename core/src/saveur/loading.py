@@ -1,8 +1,9 @@
 """The load path: URI -> local directory -> MLmodel -> integrity and trust -> plugin load.
 
 Both :func:`saveur.load_model` (the framework's object) and :func:`saveur.pyfunc.load_model`
-(the generic wrapper) start from :func:`open_model`, which checks the registry's MLmodel digest
-(for ``models:/`` URIs) and every file digest saveur recorded.
+(the generic wrapper) start from :func:`prepare_load`: the caller's trust, :func:`open_model`
+(which checks the registry's MLmodel digest for ``models:/`` URIs and every file digest saveur
+recorded), the plugins, and the :class:`~saveur.hookspecs.LoadContext` the hooks receive.
 """
 
 from __future__ import annotations
@@ -77,6 +78,43 @@ def open_model(uri: str | os.PathLike[str], *, verify: bool = True) -> OpenedMod
     return OpenedModel(path=path, mlmodel=mlmodel, resolved=resolved)
 
 
+@dataclass(frozen=True)
+class LoadSetup:
+    """What both load paths start from: the opened model, the plugins, the hooks' context."""
+
+    opened: OpenedModel
+    plugins: Plugins
+    context: LoadContext
+
+    @property
+    def mlmodel(self) -> Model:
+        return self.opened.mlmodel
+
+    @property
+    def path(self) -> Path:
+        return self.opened.path
+
+
+def prepare_load(
+    model_uri: str | os.PathLike[str],
+    *,
+    trust_code: bool | None,
+    verify: bool,
+    options: dict[str, Any],
+) -> LoadSetup:
+    """Take the caller's trust (or ``SAVEUR_TRUST_CODE``), open and verify the model, and
+    build the :class:`~saveur.hookspecs.LoadContext` with the caller's plugin options."""
+    from saveur.hookspecs import LoadContext
+    from saveur.plugins import get_plugins
+    from saveur.security import trust_from_env
+
+    trust = trust_from_env(trust_code)
+    opened = open_model(model_uri, verify=verify)
+    context = LoadContext(model_dir=opened.path, mlmodel=opened.mlmodel, trust_code=trust,
+                          options=dict(options))
+    return LoadSetup(opened=opened, plugins=get_plugins(), context=context)
+
+
 def _check_unrecorded(path: Path, digests: dict[str, str]) -> None:
     from saveur.security import iter_model_files
 
@@ -88,8 +126,11 @@ def _check_unrecorded(path: Path, digests: dict[str, str]) -> None:
             )
 
 
-def native_flavor(mlmodel: Model, plugins: Plugins, flavor: str | None = None) -> str:
-    """Choose the flavor whose plugin loads the framework object of a model."""
+def native_flavor(mlmodel: Model, plugins: Plugins, flavor: str | None = None) -> str | None:
+    """Choose the flavor whose plugin loads the framework object of a model.
+
+    ``None`` means a custom loader module no plugin declares (see :func:`pyfunc_owner`).
+    """
     if flavor is not None:
         if flavor not in mlmodel.flavors:
             raise MLmodelError(
@@ -105,16 +146,16 @@ def native_flavor(mlmodel: Model, plugins: Plugins, flavor: str | None = None) -
 
         raise FlavorNotFoundError(missing_flavor_message(candidates[0], plugins.failed))
     if PYFUNC_FLAVOR in mlmodel.flavors:
-        return pyfunc_flavor(mlmodel, plugins)
+        return pyfunc_owner(mlmodel, plugins)
     raise MLmodelError("the MLmodel lists no flavors")
 
 
-def pyfunc_flavor(mlmodel: Model, plugins: Plugins) -> str:
-    """Choose the plugin that serves a model through pyfunc, from its ``loader_module``.
+def pyfunc_owner(mlmodel: Model, plugins: Plugins) -> str | None:
+    """Choose the flavor whose plugin serves a model through pyfunc, from its ``loader_module``.
 
     Returns a flavor key; raises for MLflow PythonModel pickles and for flavors with no
-    plugin. A loader module no plugin declares is a *custom* loader: the caller handles it
-    (it needs ``trust_code``), signalled by returning ``""``.
+    plugin. A loader module no plugin declares is a *custom* loader, returned as ``None``:
+    the caller loads it through :func:`load_custom_loader` (it needs ``trust_code``).
     """
     conf = mlmodel.pyfunc_conf
     if conf is None:
@@ -146,7 +187,7 @@ def pyfunc_flavor(mlmodel: Model, plugins: Plugins) -> str:
         from saveur.plugins import missing_flavor_message
 
         raise FlavorNotFoundError(missing_flavor_message(key, plugins.failed))
-    return ""
+    return None
 
 
 def add_code_paths(model_dir: Path, conf: dict[str, Any], trust_code: bool) -> None:
@@ -212,21 +253,13 @@ def load_model_native(
     ``flavor`` picks one of the model's flavors; by default the first one with an installed
     plugin. Options go to the plugin's load hook (``trusted_types=`` for sklearn, say).
     """
-    from saveur.hookspecs import LoadContext
-    from saveur.plugins import get_plugins
-    from saveur.security import trust_from_env
-
-    trust = trust_from_env(trust_code)
-    opened = open_model(model_uri, verify=verify)
-    plugins = get_plugins()
-    mlmodel = opened.mlmodel
-    key = native_flavor(mlmodel, plugins, flavor)
-    context = LoadContext(model_dir=opened.path, mlmodel=mlmodel, trust_code=trust,
-                          options=dict(options))
-    if key == "":
+    setup = prepare_load(model_uri, trust_code=trust_code, verify=verify, options=options)
+    mlmodel, path, trust = setup.mlmodel, setup.path, setup.context.trust_code
+    key = native_flavor(mlmodel, setup.plugins, flavor)
+    if key is None:
         conf = mlmodel.pyfunc_conf or {}
-        add_code_paths(opened.path, conf, trust)
-        return load_custom_loader(opened.path, conf, context)
+        add_code_paths(path, conf, trust)
+        return load_custom_loader(path, conf, setup.context)
     conf = mlmodel.flavors.get(key) or mlmodel.pyfunc_conf or {}
-    add_code_paths(opened.path, conf, trust)
-    return plugins.load_model(key, conf, context)
+    add_code_paths(path, conf, trust)
+    return setup.plugins.load_model(key, conf, setup.context)

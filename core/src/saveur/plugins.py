@@ -4,7 +4,9 @@ Plugins are found through the entry-point group ``saveur`` (the entry-point name
 key), plus the host's built-in plugins, which are registered like any other. A plugin that
 fails to import is reported by name and skipped; a second plugin claiming a flavor key that is
 already owned is reported and skipped. Flavor-keyed hooks are dispatched to the owning plugin
-only: the facade calls that plugin's implementation directly, never a broadcast.
+only, never broadcast, and always through pluggy (a hook caller limited to that plugin), so
+pluggy's argument matching holds: a hookimpl may take a subset of the spec's arguments, be
+named through ``specname=``, and keep working when a spec gains an argument.
 
 The manager is built on first use (:func:`get_plugins`), never at import time.
 """
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from saveur.hookspecs import (
+        FlavorClaim,
         FlavorInfo,
         LoadContext,
         PredictFunction,
@@ -96,32 +99,83 @@ class Plugins:
             raise FlavorNotFoundError(missing_flavor_message(flavor, self.failed))
         return reg
 
-    def _impl(self, flavor: str, hook: str) -> Any:
-        reg = self._owner(flavor)
-        func = getattr(reg.plugin, hook, None)
-        if func is None:
+    def plugin_name(self, plugin: object) -> str:
+        """How messages name a plugin: its distribution, else its registration name."""
+        for reg in self.flavors.values():
+            if reg.plugin is plugin and reg.source not in ("builtin", "extra"):
+                return reg.source
+        return self.pm.get_name(plugin) or repr(plugin)
+
+    def call_plugin(self, plugin: object, hook: str, /, **kwargs: Any) -> list[Any]:
+        """Call one plugin's implementation(s) of ``hook`` through pluggy; ``[]`` if none.
+
+        A subset hook caller keeps pluggy's argument matching (and ``specname=``), which a
+        plain ``getattr(plugin, hook)(**kwargs)`` would bypass.
+        """
+        return list(self._caller(plugin, hook)(**kwargs))
+
+    def _caller(self, plugin: object, hook: str) -> pluggy.HookCaller:
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        return self.pm.subset_hook_caller(hook, remove_plugins=others)
+
+    def _call_owner(self, owner_of: str, hook: str, /, **kwargs: Any) -> Any:
+        reg = self._owner(owner_of)
+        caller = self._caller(reg.plugin, hook)
+        if not caller.get_hookimpls():
             raise PluginError(
-                f"plugin for flavor {flavor!r} ({reg.source}) does not implement {hook}"
+                f"plugin for flavor {owner_of!r} ({reg.source}) does not implement {hook}"
             )
-        return func
+        results = caller(**kwargs)
+        return results[0] if results else None
 
     # --- broadcast hooks -------------------------------------------------------------
     def detect_flavor(self, model: object) -> str:
-        """Pick the flavor that saves ``model``; raise if none or several claim it."""
-        claims = [key for key in self.pm.hook.saveur_detect_flavor(model=model) if key]
-        claims = sorted(set(claims))
-        if not claims:
-            kind = f"{type(model).__module__}.{type(model).__qualname__}"
+        """Pick the flavor that saves ``model``: the claim nearest to its class in the MRO.
+
+        Raise :class:`FlavorNotFoundError` if no plugin claims it, and
+        :class:`AmbiguousFlavorError` naming the plugins if the nearest claims tie.
+        """
+        mro = type(model).__mro__
+        best: dict[str, tuple[int, str, FlavorClaim]] = {}  # plugin name -> nearest claim
+        plugins_seen: list[object] = []
+        for impl in self.pm.hook.saveur_detect_flavor.get_hookimpls():
+            if impl.plugin not in plugins_seen:
+                plugins_seen.append(impl.plugin)
+        for plugin in plugins_seen:
+            name = self.plugin_name(plugin)
+            try:
+                results = self.call_plugin(plugin, "saveur_detect_flavor", model=model)
+            except SaveurError:
+                raise
+            except Exception as e:
+                raise PluginError(
+                    f"plugin {name} failed in saveur_detect_flavor on an object of type "
+                    f"{_type_name(model)}: {_one_line(e)}; pass flavor= to skip detection"
+                ) from e
+            for result in results:
+                claim = _as_claim(result, name, mro)
+                distance = mro.index(claim.matched)
+                if name not in best or distance < best[name][0]:
+                    best[name] = (distance, name, claim)
+        if not best:
             raise FlavorNotFoundError(
-                f"no installed plugin can save an object of type {kind}; install the plugin "
-                "for its framework (e.g. pip install saveur-sklearn) or pass flavor="
+                f"no installed plugin can save an object of type {_type_name(model)}; install "
+                "the plugin for its framework (e.g. pip install saveur-sklearn) or pass flavor="
             )
-        if len(claims) > 1:
+        nearest = min(distance for distance, _, _ in best.values())
+        winners = sorted(
+            (entry for entry in best.values() if entry[0] == nearest), key=lambda e: e[1]
+        )
+        if len({claim.flavor for _, _, claim in winners}) > 1:
+            named = ", ".join(
+                f"{name} (flavor {claim.flavor!r}, matched {claim.matched.__qualname__})"
+                for _, name, claim in winners
+            )
             raise AmbiguousFlavorError(
-                f"several flavors can save an object of type {type(model).__qualname__}: "
-                f"{', '.join(claims)}; pass flavor= to choose one"
+                f"several plugins claim an object of type {_type_name(model)} equally: "
+                f"{named}; pass flavor= to choose one"
             )
-        return claims[0]
+        return winners[0][2].flavor
 
     def resolve_uri(self, uri: str) -> ResolvedURI | None:
         """Ask the URI resolvers in turn; ``None`` if no plugin handles the scheme."""
@@ -132,8 +186,9 @@ class Plugins:
         self, flavor: str, model: object, path: Path, options: dict[str, Any]
     ) -> SavedFlavor:
         """Call the owning plugin's save hook."""
-        result = self._impl(flavor, "saveur_save_model")(
-            flavor=flavor, model=model, path=path, options=options
+        result = self._call_owner(
+            flavor, "saveur_save_model",
+            flavor=flavor, model=model, path=path, options=options,
         )
         from saveur.hookspecs import SavedFlavor
 
@@ -151,9 +206,12 @@ class Plugins:
         ``KeyError``/``TypeError``... is reported as a :class:`PluginError` naming the flavor
         and the model directory; saveur's own errors pass through unchanged.
         """
-        load = self._impl(flavor, "saveur_load_model")
+        self._owner(flavor)
         try:
-            return load(flavor=flavor, flavor_conf=flavor_conf, context=context)
+            return self._call_owner(
+                flavor, "saveur_load_model", flavor=flavor, flavor_conf=flavor_conf,
+                context=context,
+            )
         except SaveurError:
             raise
         except Exception as e:
@@ -167,8 +225,9 @@ class Plugins:
         self, flavor: str, model: object, pyfunc_conf: dict[str, Any], context: LoadContext
     ) -> PredictFunction:
         """Resolve the predict callable once, from the owning plugin."""
-        fn = self._impl(flavor, "saveur_predict_function")(
-            flavor=flavor, model=model, pyfunc_conf=pyfunc_conf, context=context
+        fn = self._call_owner(
+            flavor, "saveur_predict_function", flavor=flavor, model=model,
+            pyfunc_conf=pyfunc_conf, context=context,
         )
         if not callable(fn):
             raise PluginError(
@@ -177,13 +236,38 @@ class Plugins:
         return fn
 
     def infer_requirements(
-        self, flavor: str, model_dir: Path, flavor_conf: dict[str, Any]
+        self, flavor: str, model: object, model_dir: Path, flavor_conf: dict[str, Any]
     ) -> list[str]:
-        """Ask the owning plugin for the pinned requirements of a saved model."""
-        reqs = self._impl(flavor, "saveur_infer_requirements")(
-            flavor=flavor, model_dir=model_dir, flavor_conf=flavor_conf
+        """Ask the owning plugin for the pinned requirements of the model it just saved."""
+        reqs = self._call_owner(
+            flavor, "saveur_infer_requirements", flavor=flavor, model=model,
+            model_dir=model_dir, flavor_conf=flavor_conf,
         )
         return [str(r) for r in (reqs or [])]
+
+
+def _type_name(model: object) -> str:
+    return f"{type(model).__module__}.{type(model).__qualname__}"
+
+
+def _as_claim(result: object, plugin: str, mro: tuple[type, ...]) -> FlavorClaim:
+    """Check one detection result; a bare key is a claim on ``object`` (the least specific)."""
+    from saveur.hookspecs import FlavorClaim
+
+    if isinstance(result, str):
+        return FlavorClaim(result, object)
+    if not isinstance(result, FlavorClaim):
+        raise PluginError(
+            f"plugin {plugin} returned {type(result).__name__} from saveur_detect_flavor; "
+            "expected a FlavorClaim, a flavor key or None"
+        )
+    if result.matched not in mro:
+        raise PluginError(
+            f"plugin {plugin} claimed flavor {result.flavor!r} matching "
+            f"{result.matched!r}, which is not a class of the object (not in its __mro__); "
+            "FlavorClaim.matched must be the class the plugin recognised"
+        )
+    return result
 
 
 def _one_line(error: BaseException) -> str:
@@ -306,8 +390,14 @@ def _register(
             pm.unregister(plugin)
         plugins.failed.append(FailedPlugin(name, reason, source))
         return
-    flavors_fn = getattr(plugin, "saveur_flavors", None)
-    infos = list(flavors_fn() or []) if flavors_fn is not None else []
+    try:
+        infos = [info for res in plugins.call_plugin(plugin, "saveur_flavors") for info in res]
+    except Exception as e:  # its own listing fails: skip it like a plugin that fails to import
+        reason = f"saveur_flavors failed: {_one_line(e)}"
+        _log.warning("saveur plugin %r (%s) is skipped: %s", name, source, reason)
+        pm.unregister(plugin)
+        plugins.failed.append(FailedPlugin(name, reason, source))
+        return
     kept = 0
     for info in infos:
         owner = plugins.flavors.get(info.key)

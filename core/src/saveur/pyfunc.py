@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saveur.errors import SaveurError
+from saveur.python_model import PythonModel as PythonModel
+from saveur.python_model import PythonModelContext as PythonModelContext
 
 if TYPE_CHECKING:
     from saveur.hookspecs import ResolvedURI
@@ -28,34 +30,6 @@ __all__ = [
     "log_model",
     "save_model",
 ]
-
-
-class PythonModelContext:
-    """What a custom model's ``load_context`` and ``predict`` receive.
-
-    ``artifacts`` maps each artifact name to its absolute path inside the loaded model;
-    ``model_config`` is the JSON-serializable config given at save.
-    """
-
-    def __init__(self, artifacts: dict[str, str], model_config: dict[str, Any] | None) -> None:
-        self.artifacts = artifacts
-        self.model_config = model_config or {}
-
-    def __repr__(self) -> str:
-        return f"PythonModelContext(artifacts={self.artifacts!r}, model_config={self.model_config!r})"
-
-
-class PythonModel:
-    """Base class of custom Python models: override ``predict`` (and ``load_context``)."""
-
-    def load_context(self, context: PythonModelContext) -> None:
-        """Load artifacts or set up state; called once when the model is loaded."""
-
-    def predict(
-        self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None
-    ) -> Any:
-        """Return predictions for ``model_input`` (already checked against the signature)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement predict()")
 
 
 class PyFuncModel:
@@ -119,14 +93,12 @@ class PyFuncModel:
 
     def unwrap_python_model(self) -> PythonModel:
         """Return the :class:`PythonModel` instance of a custom model."""
-        from saveur.pyfunc_flavor import is_python_model
-
-        if not is_python_model(self._raw_model):
+        if not isinstance(self._raw_model, PythonModel):
             raise SaveurError(
                 "unwrap_python_model() works only for custom Python models; this model's "
                 f"loader module is {self.loader_module!r}: use get_raw_model()"
             )
-        return self._raw_model  # type: ignore[return-value]
+        return self._raw_model
 
     def __repr__(self) -> str:
         flavors = ", ".join(sorted(self.metadata.flavors))
@@ -147,34 +119,26 @@ def load_model(
     module) runs only with ``trust_code=True`` or ``SAVEUR_TRUST_CODE=1``. ``verify=False``
     skips the per-file digest check (the registry's MLmodel digest is always checked).
     """
-    from saveur.hookspecs import LoadContext
-    from saveur.loading import add_code_paths, load_custom_loader, open_model, pyfunc_flavor
-    from saveur.plugins import get_plugins
-    from saveur.security import trust_from_env
+    from saveur.loading import add_code_paths, load_custom_loader, prepare_load, pyfunc_owner
 
-    trust = trust_from_env(trust_code)
-    opened = open_model(model_uri, verify=verify)
-    plugins = get_plugins()
-    mlmodel = opened.mlmodel
-    flavor = pyfunc_flavor(mlmodel, plugins)
+    setup = prepare_load(model_uri, trust_code=trust_code, verify=verify, options=options)
+    mlmodel, path, trust = setup.mlmodel, setup.path, setup.context.trust_code
+    flavor = pyfunc_owner(mlmodel, setup.plugins)
     conf = mlmodel.pyfunc_conf or {}
-    context = LoadContext(model_dir=opened.path, mlmodel=mlmodel, trust_code=trust,
-                          options=dict(options))
-    add_code_paths(opened.path, conf, trust)
-    if flavor == "":
-        raw = load_custom_loader(opened.path, conf, context)
+    add_code_paths(path, conf, trust)
+    if flavor is None:
+        raw = load_custom_loader(path, conf, setup.context)
         predict_fn = _custom_loader_predict(raw)
     else:
-        from saveur.mlmodel import PYFUNC_FLAVOR
-
-        flavor_conf = mlmodel.flavors.get(flavor, conf) if flavor != PYFUNC_FLAVOR else conf
-        if flavor != PYFUNC_FLAVOR:
-            add_code_paths(opened.path, flavor_conf, trust)
-        raw = plugins.load_model(flavor, flavor_conf, context)
-        predict_fn = plugins.predict_function(flavor, raw, conf, context)
+        # The owning flavor's own entry holds its configuration (for the built-in
+        # python_function plugin, that entry is this one).
+        flavor_conf = mlmodel.flavors.get(flavor, conf)
+        add_code_paths(path, flavor_conf, trust)
+        raw = setup.plugins.load_model(flavor, flavor_conf, setup.context)
+        predict_fn = setup.plugins.predict_function(flavor, raw, conf, setup.context)
     return PyFuncModel(
-        metadata=mlmodel, predict_fn=predict_fn, raw_model=raw, model_dir=opened.path,
-        resolved=opened.resolved,
+        metadata=mlmodel, predict_fn=predict_fn, raw_model=raw, model_dir=path,
+        resolved=setup.opened.resolved,
     )
 
 

@@ -22,11 +22,21 @@ import shutil
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saveur.errors import MLmodelError, PluginError, SaveError, TrustError
-from saveur.hookspecs import FlavorInfo, LoadContext, SavedFlavor, hookimpl
+from saveur.hookspecs import (
+    FlavorClaim,
+    FlavorInfo,
+    LoadContext,
+    PredictFunction,
+    SavedFlavor,
+    hookimpl,
+)
 from saveur.mlmodel import PYFUNC_FLAVOR
+
+if TYPE_CHECKING:
+    from saveur.python_model import PythonModelContext
 
 LOADER_MODULE = "saveur.pyfunc_flavor"
 PICKLE_FILE = "python_model.pkl"
@@ -37,15 +47,11 @@ _REFERENCE_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", re.ASCII)
 _REFUSED_TOP_LEVEL = frozenset({"test", "idlelib", "turtledemo"})
 _set_model_lock = threading.Lock()
 _current_model: list[object] = []
-# Requirements inferred from the source of a pickled model's class, handed from the save hook
-# to the requirements hook of the same save (the requirements hook sees the directory, not the
-# object).
-_pending_requirements: dict[str, list[str]] = {}
 
 
 def is_python_model(obj: object) -> bool:
     """Whether ``obj`` is a :class:`saveur.pyfunc.PythonModel` instance."""
-    from saveur.pyfunc import PythonModel
+    from saveur.python_model import PythonModel
 
     return isinstance(obj, PythonModel)
 
@@ -75,10 +81,12 @@ def saveur_flavors() -> list[FlavorInfo]:
 
 
 @hookimpl
-def saveur_detect_flavor(model: object) -> str | None:
-    if "saveur.pyfunc" not in sys.modules:
+def saveur_detect_flavor(model: object) -> FlavorClaim | None:
+    if "saveur.python_model" not in sys.modules:
         return None  # nobody defined a PythonModel subclass yet: cheap early out
-    return PYFUNC_FLAVOR if is_python_model(model) else None
+    from saveur.python_model import PythonModel
+
+    return FlavorClaim(PYFUNC_FLAVOR, PythonModel) if isinstance(model, PythonModel) else None
 
 
 @hookimpl
@@ -88,7 +96,6 @@ def saveur_save_model(
     options = dict(options)
     artifacts = options.pop("artifacts", None)
     model_config = options.pop("model_config", None)
-    options.pop("_code_dir", None)
     if options:
         raise SaveError(f"unknown options for a custom Python model: {sorted(options)}")
     conf: dict[str, Any] = {"loader_module": LOADER_MODULE}
@@ -113,9 +120,6 @@ def saveur_save_model(
 
         with open(path / PICKLE_FILE, "wb") as f:
             cloudpickle.dump(model, f)
-        from saveur.environment import infer_object_requirements
-
-        _pending_requirements[str(path)] = infer_object_requirements(model)
         conf["python_model"] = PICKLE_FILE
         conf["cloudpickle_version"] = cloudpickle.__version__
     else:
@@ -139,9 +143,9 @@ def saveur_load_model(flavor: str, flavor_conf: dict[str, Any], context: LoadCon
 @hookimpl
 def saveur_predict_function(
     flavor: str, model: object, pyfunc_conf: dict[str, Any], context: LoadContext
-) -> Any:
+) -> PredictFunction:
     ctx = _context(context.model_dir, pyfunc_conf)
-    if context.options.get("saving") and is_python_model(model):
+    if context.saving and is_python_model(model):
         model.load_context(ctx)  # type: ignore[attr-defined]
     if isinstance(model, (str, Path)):  # at save, a reference or a code file: build it
         model = _instantiate_for_save(model, ctx)
@@ -153,11 +157,20 @@ def saveur_predict_function(
 
 @hookimpl
 def saveur_infer_requirements(
-    flavor: str, model_dir: Path, flavor_conf: dict[str, Any]
+    flavor: str, model: object, model_dir: Path, flavor_conf: dict[str, Any]
 ) -> list[str]:
-    from saveur.environment import infer_code_requirements, pin_requirement
+    from saveur.environment import (
+        infer_code_requirements,
+        infer_object_requirements,
+        pin_requirement,
+    )
 
-    reqs = _infer_requirements(model_dir, infer_code_requirements, pin_requirement)
+    reqs: list[str] = []
+    if is_python_model(model):  # pickled: what its classes import, and cloudpickle to load it
+        reqs.append(pin_requirement("cloudpickle") or "cloudpickle")
+        reqs.extend(infer_object_requirements(model))
+    if (model_dir / CODE_FILE_DIR).is_dir():  # models from code: what the file imports
+        reqs.extend(infer_code_requirements([model_dir / CODE_FILE_DIR]))
     reference = flavor_conf.get("python_model_class")
     if isinstance(reference, str):
         module = sys.modules.get(reference.partition(":")[0])
@@ -234,8 +247,8 @@ def _copy_artifacts(path: Path, artifacts: dict[str, Any]) -> dict[str, dict[str
     return recorded
 
 
-def _context(model_dir: Path, conf: dict[str, Any]) -> Any:
-    from saveur.pyfunc import PythonModelContext
+def _context(model_dir: Path, conf: dict[str, Any]) -> PythonModelContext:
+    from saveur.python_model import PythonModelContext
     from saveur.security import contained_path
 
     artifacts: dict[str, str] = {}
@@ -252,7 +265,7 @@ def _context(model_dir: Path, conf: dict[str, Any]) -> Any:
 
 
 def _import_reference(reference: str) -> type:
-    from saveur.pyfunc import PythonModel
+    from saveur.python_model import PythonModel
 
     if not isinstance(reference, str) or not _REFERENCE_RE.fullmatch(reference):
         raise MLmodelError(f"python_model_class {reference!r} is not 'package.module:Class'")
@@ -315,7 +328,7 @@ def _instantiate(conf: dict[str, Any], context: LoadContext) -> object:
     )
 
 
-def _instantiate_for_save(model: str | Path, ctx: Any) -> object:
+def _instantiate_for_save(model: str | Path, ctx: PythonModelContext) -> object:
     if isinstance(model, str) and _REFERENCE_RE.fullmatch(model) and not model.endswith(".py"):
         instance = _import_reference(model)()
     else:
@@ -339,18 +352,3 @@ def _run_model_code(path: Path) -> object:
             return _current_model[-1]
         finally:
             _current_model.clear()
-
-
-def _infer_requirements(model_dir: Path, scan: Any, pin: Any) -> list[str]:
-    reqs: list[str] = []
-    reqs.extend(_pending_requirements.pop(str(model_dir), []))
-    paths: list[Path] = []
-    code_dir = model_dir / "code"
-    if code_dir.is_dir():
-        paths.append(code_dir)
-    if (model_dir / CODE_FILE_DIR).is_dir():
-        paths.append(model_dir / CODE_FILE_DIR)
-    if (model_dir / PICKLE_FILE).is_file():
-        reqs.append(pin("cloudpickle") or "cloudpickle")
-    reqs.extend(scan(paths) if paths else [])
-    return reqs

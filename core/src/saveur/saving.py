@@ -111,10 +111,7 @@ def write_model(
     plugins.flavor_info(flavor)  # fail early, naming the distribution, if not installed
 
     code_dir = _copy_code_paths(model_dir, code_paths) if code_paths else None
-    options = dict(flavor_options)
-    if code_dir is not None:
-        options["_code_dir"] = CODE_DIR
-    saved = plugins.save_model(flavor, model, model_dir, options)
+    saved = plugins.save_model(flavor, model, model_dir, dict(flavor_options))
 
     mlmodel = Model(metadata=metadata, run_id=run_id, artifact_path=artifact_path)
     _record_flavors(mlmodel, flavor, saved, code_dir)
@@ -126,9 +123,8 @@ def write_model(
 
     from saveur import environment
 
-    conf = (saved.pyfunc_conf or {}) if flavor == PYFUNC_FLAVOR else saved.flavor_conf
-    inferred = plugins.infer_requirements(flavor, model_dir, conf)
-    if code_dir is not None and flavor != PYFUNC_FLAVOR:
+    inferred = plugins.infer_requirements(flavor, model, model_dir, mlmodel.flavors[flavor])
+    if code_dir is not None:
         inferred += environment.infer_code_requirements([model_dir / CODE_DIR])
     requirements = environment.resolve_requirements(
         inferred, pip_requirements, extra_pip_requirements
@@ -185,16 +181,20 @@ def _copy_code_paths(model_dir: Path, code_paths: Sequence[str | os.PathLike[str
 
 
 def _record_flavors(mlmodel: Model, flavor: str, saved: SavedFlavor, code_dir: Path | None) -> None:
+    """Record ``flavors[flavor]`` and, if the plugin gave one, ``flavors.python_function``.
+
+    The same rule for every plugin: for the built-in ``python_function`` plugin both land on
+    one entry, the pyfunc keys written over its (empty) flavor configuration.
+    """
     from saveur.environment import python_env_conf
 
     code = CODE_DIR if code_dir is not None else None
-    if flavor != PYFUNC_FLAVOR:
-        conf = dict(saved.flavor_conf)
-        if "code" in conf or code is not None:
-            conf["code"] = code
-        mlmodel.flavors[flavor] = conf
+    conf = dict(saved.flavor_conf)
+    if "code" in conf or code is not None:
+        conf["code"] = code
+    mlmodel.flavors[flavor] = conf
     if saved.pyfunc_conf is not None:
-        pyfunc = dict(saved.pyfunc_conf)
+        pyfunc = {**mlmodel.flavors.get(PYFUNC_FLAVOR, {}), **saved.pyfunc_conf}
         pyfunc["python_version"] = "{}.{}.{}".format(*sys.version_info[:3])
         pyfunc["env"] = python_env_conf()
         if code is not None or "code" in pyfunc:
@@ -279,8 +279,7 @@ def _infer_signature(
     # The caller's own model, in the caller's process, as MLflow does: output schema only.
     from saveur.hookspecs import LoadContext
 
-    context = LoadContext(model_dir=model_dir, mlmodel=mlmodel, trust_code=True,
-                          options={"saving": True})
+    context = LoadContext(model_dir=model_dir, mlmodel=mlmodel, trust_code=True, saving=True)
     try:
         predict = plugins.predict_function(flavor, model, pyfunc_conf, context)
         output = predict(data, params)

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-import saveur_polynomial
 
 import saveur
+import saveur_polynomial
 from saveur.errors import IntegrityError, PluginError, SaveError
 
 

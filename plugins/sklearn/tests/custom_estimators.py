@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
 
 class AddOne(TransformerMixin, BaseEstimator):
@@ -14,3 +14,14 @@ class AddOne(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return X + 1
+
+
+class Boosted(ClassifierMixin, BaseEstimator):
+    """Stands in for a third-party estimator built on scikit-learn's base (XGBClassifier)."""
+
+    def fit(self, X, y=None):
+        self.classes_ = [0, 1]
+        return self
+
+    def predict(self, X):
+        return (X[:, 0] > 0).astype(int)

@@ -159,3 +159,34 @@ def test_block_modules_makes_imports_fail_until_the_test_ends():
 
 def test_framework_modules_come_from_installed_metadata():
     assert framework_modules_of(["scikit-learn", "skops"]) == ("sklearn", "skops")
+
+
+def _load_pyfunc_check(tmp_path, logreg, xy, monkeypatch):
+    from saveur.testing import LoadTests
+
+    (info,) = saveur_sklearn.saveur_flavors()
+    saveur_sklearn.save_model(logreg, tmp_path / "m")
+    LoadTests().test_loader_module_load_pyfunc_predicts(
+        tmp_path / "m", xy[0], logreg.predict(xy[0]), info, {}, {"rtol": 1e-7, "atol": 0.0},
+        monkeypatch,
+    )
+
+
+def test_the_kit_calls_load_pyfunc_without_mlflow(tmp_path, logreg, xy, monkeypatch):
+    _load_pyfunc_check(tmp_path, logreg, xy, monkeypatch)  # the real plugin passes
+
+
+def test_a_renamed_load_pyfunc_fails_the_kit(tmp_path, logreg, xy, monkeypatch):
+    monkeypatch.delattr(saveur_sklearn, "_load_pyfunc")
+    with pytest.raises(AssertionError, match="has no _load_pyfunc"):
+        _load_pyfunc_check(tmp_path, logreg, xy, monkeypatch)
+
+
+def test_a_load_pyfunc_that_predicts_otherwise_fails_the_kit(tmp_path, logreg, xy, monkeypatch):
+    class _Wrong:
+        def predict(self, data):
+            return np.zeros(len(data))
+
+    monkeypatch.setattr(saveur_sklearn, "_load_pyfunc", lambda path: _Wrong())
+    with pytest.raises(AssertionError, match="_load_pyfunc"):
+        _load_pyfunc_check(tmp_path, logreg, xy, monkeypatch)

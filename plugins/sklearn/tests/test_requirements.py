@@ -10,9 +10,9 @@ import saveur_sklearn
 from saveur_sklearn import _requirements
 
 
-def _infer(fmt):
+def _infer(fmt, model=None):
     return saveur_sklearn.saveur_infer_requirements(
-        flavor="sklearn", model_dir=None, flavor_conf={"serialization_format": fmt}
+        flavor="sklearn", model=model, model_dir=None, flavor_conf={"serialization_format": fmt}
     )
 
 
@@ -67,3 +67,84 @@ def test_a_missing_distribution_is_left_out(monkeypatch):
 @pytest.mark.parametrize("fmt", ["skops", "pickle", "cloudpickle"])
 def test_every_requirement_is_pinned(fmt):
     assert all("==" in r for r in _infer(fmt))
+
+
+@pytest.fixture
+def custom_dist(monkeypatch):
+    """Pretend the tests' custom_estimators module is installed by a distribution."""
+    real_owners = _requirements.packages_distributions
+    real_version = _requirements.version
+
+    def owners():
+        return {**real_owners(), "custom_estimators": ["custom-estimators"]}
+
+    def fake_version(dist):
+        return "2.0.1" if dist == "custom-estimators" else real_version(dist)
+
+    monkeypatch.setattr(_requirements, "packages_distributions", owners)
+    monkeypatch.setattr(_requirements, "version", fake_version)
+    _requirements._pinned.cache_clear()
+    yield "custom-estimators==2.0.1"
+    _requirements._pinned.cache_clear()
+
+
+def test_a_pipeline_step_from_another_package_is_pinned(custom_dist, xy):
+    from custom_estimators import AddOne
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    model = make_pipeline(AddOne(), LogisticRegression()).fit(*xy)
+    reqs = _infer("skops", model)
+    assert custom_dist in reqs
+    assert reqs[-1].startswith("saveur-sklearn==")
+
+
+def test_column_transformer_and_meta_estimator_parts_are_walked(custom_dist):
+    from custom_estimators import AddOne, Boosted
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import BaggingClassifier
+
+    nested = ColumnTransformer([("add", AddOne(), [0])])
+    assert "custom-estimators" in _requirements.held_distributions(nested)
+    meta = BaggingClassifier(estimator=Boosted())
+    assert "custom-estimators" in _requirements.held_distributions(meta)
+
+
+def test_a_function_held_by_a_function_transformer_is_pinned(custom_dist):
+    import custom_estimators
+    from sklearn.preprocessing import FunctionTransformer
+
+    held = FunctionTransformer(func=custom_estimators.AddOne)
+    assert _requirements.held_distributions(held) == ["custom-estimators", "scikit-learn"]
+
+
+def test_plain_estimators_pin_nothing_extra(logreg):
+    names = {r.split("==")[0] for r in _infer("skops", logreg)}
+    assert names == {"scikit-learn", "numpy", "scipy", "skops", "saveur-sklearn"}
+
+
+def test_classes_no_distribution_installs_add_nothing(xy):
+    from custom_estimators import AddOne  # a test module: no distribution installs it
+
+    assert _requirements.held_distributions(AddOne()) == ["scikit-learn"]
+
+
+def test_a_self_referencing_estimator_does_not_loop(custom_dist):
+    from custom_estimators import AddOne
+
+    step = AddOne()
+    step.me = step
+    step.chain = [step, {"again": step}]
+    assert _requirements.held_distributions(step) == ["custom-estimators", "scikit-learn"]
+
+
+def test_save_writes_the_held_distribution_into_requirements(custom_dist, tmp_path, xy):
+    from custom_estimators import AddOne
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    import saveur
+
+    model = make_pipeline(AddOne(), LogisticRegression()).fit(*xy)
+    saveur.save_model(model, tmp_path / "m", flavor="sklearn", serialization_format="cloudpickle")
+    assert custom_dist in (tmp_path / "m" / "requirements.txt").read_text().splitlines()

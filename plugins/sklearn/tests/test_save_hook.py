@@ -120,12 +120,18 @@ def test_cloudpickle_saves_a_lambda(tmp_path, xy):
 
 def test_detects_estimators_pipelines_and_subclasses(forest, xy):
     from custom_estimators import AddOne
-    from sklearn.pipeline import make_pipeline
+    from sklearn.base import TransformerMixin
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    assert saveur_sklearn.saveur_detect_flavor(model=forest) == "sklearn"
-    assert saveur_sklearn.saveur_detect_flavor(model=make_pipeline(StandardScaler())) == "sklearn"
-    assert saveur_sklearn.saveur_detect_flavor(model=AddOne()) == "sklearn"
+    from saveur.hookspecs import FlavorClaim
+
+    detect = saveur_sklearn.saveur_detect_flavor
+    assert detect(model=forest) == FlavorClaim("sklearn", RandomForestClassifier)
+    assert detect(model=make_pipeline(StandardScaler())) == FlavorClaim("sklearn", Pipeline)
+    # a user's subclass is claimed on its nearest scikit-learn base
+    assert detect(model=AddOne()) == FlavorClaim("sklearn", TransformerMixin)
 
 
 def test_does_not_claim_other_objects():

@@ -60,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
     trust = trust_from_env(args.trust_code)
     if args.env_manager == "uv":
         return _serve_in_uv_env(args, trust)
-    from saveur.envmanager import warn_on_local_mismatch
+    from saveur.environment.envmanager import warn_on_local_mismatch
     from saveur.loading import open_model
     from saveur.serving.server import ServeOptions, serve
 
@@ -86,7 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_in_uv_env(args: argparse.Namespace, trust: bool) -> NoReturn:
     import os
 
-    from saveur.envmanager import build_env
+    from saveur.environment.envmanager import build_env
     from saveur.loading import open_model
 
     model_dir = open_model(args.model_uri).path

@@ -26,6 +26,7 @@ from saveur.testing._fixtures import FlavorFixtures
 from saveur.testing._helpers import (
     assert_predictions_equal,
     block_modules,
+    call_hook,
     framework_modules_of,
     normalize_dist,
     read_requirements,
@@ -46,6 +47,7 @@ __all__ = [
     "SaveTests",
     "assert_predictions_equal",
     "block_modules",
+    "call_hook",
     "framework_modules_of",
     "normalize_dist",
     "read_requirements",

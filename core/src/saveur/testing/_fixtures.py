@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from saveur.testing._helpers import framework_modules_of
+from saveur.testing._helpers import call_hook, framework_modules_of
 
 
 class FlavorFixtures:
@@ -107,7 +107,7 @@ class FlavorFixtures:
     @pytest.fixture
     def flavor_info(self, plugin: object, flavor_key: str) -> Any:
         """The :class:`~saveur.hookspecs.FlavorInfo` the plugin gives for ``flavor_key``."""
-        infos = {info.key: info for info in plugin.saveur_flavors()}  # type: ignore[attr-defined]
+        infos = {info.key: info for res in call_hook(plugin, "saveur_flavors") for info in res}
         if flavor_key not in infos:
             pytest.fail(f"saveur_flavors() gives {sorted(infos)}, not {flavor_key!r}")
         return infos[flavor_key]

@@ -95,3 +95,19 @@ def read_requirements(model_dir: Any) -> list[str]:
 def requirement_name(line: str) -> str:
     """The normalized distribution name of a requirement line."""
     return normalize_dist(re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0])
+
+
+def call_hook(plugin: object, hook: str, **kwargs: Any) -> list[Any]:
+    """Call ``plugin``'s implementation of ``hook`` through pluggy, as the host does.
+
+    Going through pluggy (not ``plugin.hook(...)``) honours ``specname=`` and hookimpls that
+    take a subset of the spec's arguments. Returns pluggy's list of non-``None`` results.
+    """
+    import pluggy
+
+    from saveur import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin)
+    return list(getattr(pm.hook, hook)(**kwargs))

@@ -114,3 +114,49 @@ class LoadTests:
             assert any(r in message for r in flavor_info.framework_requirements), (
                 f"the error names none of {flavor_info.framework_requirements}: {message}"
             )
+
+    def test_loader_module_load_pyfunc_predicts(
+        self, saved_model: Path, model_input: Any, expected_output: Any, flavor_info: Any,
+        load_options: dict[str, Any], tolerance: dict[str, float],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """MLflow's entry point, without MLflow: ``<loader_module>._load_pyfunc(path)``.
+
+        The path is the one ``mlflow.pyfunc.load_model`` passes: the ``python_function.data``
+        file when MLmodel sets it, else the model directory. A model naming MLflow's own loader
+        (``mlflow.sklearn``) is checked through the plugin's own loader module here, and
+        against stock MLflow in the MLflow check.
+        """
+        import importlib
+
+        from saveur.models import Model
+
+        conf = Model.load(saved_model).flavors.get("python_function") or {}
+        loader = str(conf.get("loader_module") or "")
+        if loader.startswith("mlflow."):
+            own = [m for m in flavor_info.loader_modules if not m.startswith("mlflow.")]
+            if not own:
+                pytest.skip(f"the model names MLflow's loader {loader!r} and the plugin none")
+            loader = own[0]
+        assert loader, "MLmodel flavors.python_function has no loader_module"
+        assert loader in flavor_info.loader_modules, (
+            f"loader_module {loader!r} is not one of FlavorInfo.loader_modules"
+        )
+        if load_options.get("trust_code"):
+            # MLflow's loader cannot pass trust: the deployer's setting is the only way.
+            monkeypatch.setenv("SAVEUR_TRUST_CODE", "1")
+        module = importlib.import_module(loader)
+        load_pyfunc = getattr(module, "_load_pyfunc", None)
+        assert callable(load_pyfunc), f"loader module {loader!r} has no _load_pyfunc(path)"
+        data = conf.get("data")
+        path = saved_model / str(data) if data else saved_model
+        loaded = load_pyfunc(str(path))
+        # MLflow calls the method named by python_function.predict_fn (default: predict).
+        method = str(conf.get("predict_fn") or "predict")
+        predict = getattr(loaded, method, None)
+        assert callable(predict), (
+            f"{loader}._load_pyfunc returned {type(loaded).__name__}, which has no method "
+            f"{method!r} (python_function.predict_fn)"
+        )
+        assert_predictions_equal(predict(model_input), expected_output, **tolerance,
+                                 what=f"{loader}._load_pyfunc")

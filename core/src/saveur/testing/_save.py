@@ -91,8 +91,12 @@ class SaveTests:
         self, tmp_path: Path, model: Any, save: Any, plugin: object,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        # Fail after the plugin has written its files: requirement inference runs next.
-        def fail(**kwargs: Any) -> list[str]:
+        from saveur.hookspecs import hookimpl
+
+        # Fail after the plugin has written its files: requirement inference runs next. The
+        # host registers the plugin afresh in this test, so it picks up this hookimpl.
+        @hookimpl
+        def fail() -> list[str]:
             raise _PluginFailure("requirement inference failed on purpose")
 
         monkeypatch.setattr(plugin, "saveur_infer_requirements", fail)

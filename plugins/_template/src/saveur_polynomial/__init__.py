@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import IntegrityError, MissingDependencyError, PluginError, SaveError
-from saveur.hookspecs import FlavorInfo, LoadContext, PredictFunction, SavedFlavor, hookimpl
+from saveur.hookspecs import (
+    FlavorClaim,
+    FlavorInfo,
+    LoadContext,
+    PredictFunction,
+    SavedFlavor,
+    hookimpl,
+)
 
 FLAVOR = "polynomial"
 DISTRIBUTION = "saveur-polynomial"
@@ -56,11 +63,15 @@ def saveur_flavors() -> list[FlavorInfo]:
 
 
 @hookimpl
-def saveur_detect_flavor(model: object) -> str | None:
-    """Claim numpy polynomial series, by looking at the type's module only (no import)."""
-    cls = type(model)
-    if cls.__module__.startswith("numpy.polynomial.") and cls.__name__ in SERIES:
-        return FLAVOR
+def saveur_detect_flavor(model: object) -> FlavorClaim | None:
+    """Claim numpy polynomial series, by looking at the type's module only (no import).
+
+    The claim names the class matched on: when two plugins claim one object, the one that
+    matched a class nearer to the object's own (in its ``__mro__``) wins.
+    """
+    for cls in type(model).__mro__:
+        if cls.__module__.startswith("numpy.polynomial.") and cls.__name__ in SERIES:
+            return FlavorClaim(FLAVOR, cls)
     return None
 
 
@@ -72,9 +83,9 @@ def saveur_save_model(
     flavor: str, model: object, path: Path, options: dict[str, Any]
 ) -> SavedFlavor:
     """Write the coefficients, domain and window as JSON; no options are accepted."""
-    # Keys with a leading underscore are the host's notes to plugins; anything else is the
-    # caller's, and an option we do not know must be refused by name, never ignored.
-    unknown = sorted(k for k in options if not k.startswith("_"))
+    # The host removes its own options (signature, input_example...) before this hook; what is
+    # left is the caller's, and an option we do not know must be refused by name, never ignored.
+    unknown = sorted(options)
     if unknown:
         raise SaveError(f"unknown option(s) for flavor {FLAVOR!r}: {', '.join(unknown)}")
     kind = type(model).__name__
@@ -130,9 +141,13 @@ def saveur_predict_function(
 
 @hookimpl
 def saveur_infer_requirements(
-    flavor: str, model_dir: Path, flavor_conf: dict[str, Any]
+    flavor: str, model: object, model_dir: Path, flavor_conf: dict[str, Any]
 ) -> list[str]:
-    """Pin numpy and this plugin as installed (the host adds saveur itself)."""
+    """Pin numpy and this plugin as installed (the host adds saveur itself).
+
+    ``model`` is the object just saved: a plugin whose objects can hold other packages'
+    classes pins those distributions too. A series holds only numpy floats.
+    """
     pins = []
     for dist in ("numpy", DISTRIBUTION):
         try:

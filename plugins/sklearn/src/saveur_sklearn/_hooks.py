@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import PluginError, SaveError
-from saveur.hookspecs import FlavorInfo, LoadContext, PredictFunction, SavedFlavor, hookimpl
+from saveur.hookspecs import (
+    FlavorClaim,
+    FlavorInfo,
+    LoadContext,
+    PredictFunction,
+    SavedFlavor,
+    hookimpl,
+)
 from saveur_sklearn import _formats
 from saveur_sklearn._requirements import DISTRIBUTION, infer_requirements
 from saveur_sklearn._trust import normalize_trusted_types
@@ -46,22 +53,26 @@ def saveur_flavors() -> list[FlavorInfo]:
 
 
 @hookimpl
-def saveur_detect_flavor(model: object) -> str | None:
-    """Claim any object whose class or a base class comes from scikit-learn and has get_params."""
+def saveur_detect_flavor(model: object) -> FlavorClaim | None:
+    """Claim any object whose class or a base class comes from scikit-learn and has get_params.
+
+    The claim names the nearest scikit-learn class in the MRO, so a plugin for a class built on
+    scikit-learn's (XGBoost's ``XGBClassifier``, say) is nearer and wins.
+    """
     # Looking at module names only: scikit-learn is not imported to answer.
     if not callable(getattr(model, "get_params", None)):
         return None
     for cls in type(model).__mro__:
         module = getattr(cls, "__module__", "") or ""
         if module == "sklearn" or module.startswith("sklearn."):
-            return FLAVOR
+            return FlavorClaim(FLAVOR, cls)
     return None
 
 
 def _check_options(
     options: dict[str, Any], accepted: tuple[str, ...], what: str, error: type[Exception]
 ) -> None:
-    # Keys with a leading underscore are the host's own notes to plugins (``_code_dir``).
+    # Keys with a leading underscore are ignored: older hosts passed notes (``_code_dir``) so.
     unknown = sorted(k for k in options if k not in accepted and not k.startswith("_"))
     if unknown:
         raise error(
@@ -147,7 +158,8 @@ def saveur_predict_function(
 
 @hookimpl
 def saveur_infer_requirements(
-    flavor: str, model_dir: Path, flavor_conf: dict[str, Any]
+    flavor: str, model: object, model_dir: Path, flavor_conf: dict[str, Any]
 ) -> list[str]:
-    """Pin scikit-learn, numpy, scipy, skops or cloudpickle, and saveur-sklearn as installed."""
-    return infer_requirements(flavor_conf.get("serialization_format", _formats.SKOPS))
+    """Pin scikit-learn, numpy, scipy, skops or cloudpickle, the distributions of the classes
+    the estimator holds (a pipeline's third-party step), and saveur-sklearn, as installed."""
+    return infer_requirements(flavor_conf.get("serialization_format", _formats.SKOPS), model)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 
 from saveur_sklearn._formats import CLOUDPICKLE, SKOPS
 
@@ -20,12 +22,67 @@ def _pinned(dist: str) -> str | None:
     return f"{dist}=={installed.split('+', 1)[0]}"
 
 
-def infer_requirements(serialization_format: str) -> list[str]:
-    """Pin scikit-learn, numpy, scipy, the format's library and saveur-sklearn as installed."""
+#: How deep the walk through nested estimators goes; a real pipeline is a few levels deep, and
+#: the bound keeps a self-referencing object from walking forever.
+_MAX_DEPTH = 12
+
+
+def infer_requirements(serialization_format: str, model: object = None) -> list[str]:
+    """Pin scikit-learn, numpy, scipy, the format's library, the distributions of the classes
+    ``model`` holds, and saveur-sklearn, as installed."""
     dists = ["scikit-learn", "numpy", "scipy"]
     if serialization_format == SKOPS:
         dists.append("skops")
     elif serialization_format == CLOUDPICKLE:
         dists.append("cloudpickle")
+    dists.extend(d for d in held_distributions(model) if d not in dists)
     dists.append(DISTRIBUTION)
     return [pin for pin in map(_pinned, dists) if pin is not None]
+
+
+def held_distributions(model: object) -> list[str]:
+    """The distributions that provide the classes (and functions) ``model`` holds.
+
+    Walks the estimator's attributes: a Pipeline's steps, a ColumnTransformer's transformers,
+    a meta-estimator's estimators, fitted or not, and the functions a FunctionTransformer
+    calls. Each class's top-level module is mapped to its installed distribution; modules no
+    distribution installs (the standard library, ``__main__``, a local file) add nothing.
+    """
+    if model is None:
+        return []
+    modules: set[str] = set()
+    _walk(model, modules, set(), 0)
+    owners = packages_distributions()
+    found: list[str] = []
+    for module in sorted(modules):
+        if module in sys.stdlib_module_names:
+            continue
+        for dist in owners.get(module, ()):
+            if dist not in found:
+                found.append(dist)
+    return found
+
+
+def _walk(obj: object, modules: set[str], seen: set[int], depth: int) -> None:
+    if depth > _MAX_DEPTH or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            _walk(item, modules, seen, depth + 1)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            _walk(item, modules, seen, depth + 1)
+    elif isinstance(obj, type) or inspect.isroutine(obj):
+        # A class or a function held as a value (FunctionTransformer(func=...)).
+        _add_module(getattr(obj, "__module__", None), modules)
+    elif callable(getattr(obj, "get_params", None)):  # an estimator: its class and its parts
+        for cls in type(obj).__mro__:
+            _add_module(cls.__module__, modules)
+        for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+            _walk(value, modules, seen, depth + 1)
+
+
+def _add_module(module: object, modules: set[str]) -> None:
+    if isinstance(module, str) and module:
+        modules.add(module.partition(".")[0])

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import SaveError
-from saveur.hookspecs import FlavorInfo, LoadContext, SavedFlavor, hookimpl
+from saveur.hookspecs import FlavorClaim, FlavorInfo, LoadContext, SavedFlavor, hookimpl
 
 FLAVOR = "echo"
 MODEL_FILE = "echo.json"
@@ -31,13 +31,12 @@ def saveur_flavors() -> list[FlavorInfo]:
 
 
 @hookimpl
-def saveur_detect_flavor(model: object) -> str | None:
-    return FLAVOR if isinstance(model, EchoModel) else None
+def saveur_detect_flavor(model: object) -> FlavorClaim | None:
+    return FlavorClaim(FLAVOR, EchoModel) if isinstance(model, EchoModel) else None
 
 
 @hookimpl
 def saveur_save_model(flavor: str, model: Any, path: Path, options: dict[str, Any]) -> SavedFlavor:
-    options = {k: v for k, v in options.items() if not k.startswith("_")}
     if options:
         raise SaveError(f"unknown options for the echo flavor: {sorted(options)}")
     (path / MODEL_FILE).write_text(json.dumps({"factor": model.factor}))
@@ -65,7 +64,7 @@ def saveur_predict_function(
 
 @hookimpl
 def saveur_infer_requirements(
-    flavor: str, model_dir: Path, flavor_conf: dict[str, Any]
+    flavor: str, model: Any, model_dir: Path, flavor_conf: dict[str, Any]
 ) -> list[str]:
     return ["saveur-echo==0.1.0"]
 

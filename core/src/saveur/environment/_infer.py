@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from saveur._environment_pins import pin_requirement
+from saveur.environment._pins import pin_requirement
 
 _logger = logging.getLogger("saveur.environment")
 
@@ -32,7 +32,7 @@ def _distribution_named_like(module: str) -> str | None:
 
 def _clear_caches() -> None:
     """Forget the module-to-distribution map and parsed files (after installing packages)."""
-    from saveur import _imports_scan
+    from saveur.environment import _imports_scan
 
     _module_distributions.cache_clear()
     _distribution_named_like.cache_clear()
@@ -48,7 +48,7 @@ def infer_code_requirements(paths: list[Path]) -> list[str]:
     parse is logged as a warning and skipped; an imported module that no installed
     distribution provides is logged at INFO and skipped. Returns a sorted list.
     """
-    from saveur import _imports_scan
+    from saveur.environment import _imports_scan
 
     files, local = _imports_scan.collect_sources(paths)
     modules: dict[str, Path] = {}
@@ -95,7 +95,7 @@ def infer_object_requirements(obj: object) -> list[str]:
     count. A helper elsewhere in the same script that imports some package does not make the
     model require it. Never imports or runs the files. Returns a sorted list.
     """
-    from saveur import _imports_scan
+    from saveur.environment import _imports_scan
 
     by_file: dict[str, tuple[Path, list[tuple[str, int | None]]]] = {}
     for cls in type(obj).__mro__:

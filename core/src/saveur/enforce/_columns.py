@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from saveur._enforce_values import ValueProblem, compile_value_checker, short, type_name
+from saveur.enforce._values import ValueProblem, compile_value_checker, short, type_name
 from saveur.errors import SchemaError
 
 _logger = logging.getLogger("saveur.enforce")

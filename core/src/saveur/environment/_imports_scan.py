@@ -282,13 +282,13 @@ def _class_modules(
 
     targets: list[ast.AST] = []
     for qualname, firstlineno in specs:
-        node = _find_class(tree, qualname, firstlineno)
-        if node is None:
+        match = _find_class(tree, qualname, firstlineno)
+        if match is None:
             _logger.debug(
                 "class '%s' not found in '%s'; counting every import of the file", qualname, path
             )
             return _modules_in_tree(tree)
-        targets.extend(node)
+        targets.extend(match)
 
     done: set[int] = set()
     while targets:

@@ -14,28 +14,28 @@ import json
 import re
 from typing import Any, NamedTuple
 
-from saveur._enforce_json import (
+from saveur.enforce._values import one_line, short
+from saveur.errors import ProtocolError, UnsupportedContentTypeError
+from saveur.protocol._csv import _parse_csv
+from saveur.protocol._json import (
     columns_index,
     json_column,
     json_tensor,
     object_array,
     same_width_frame,
 )
-from saveur._enforce_values import one_line, short
-from saveur._protocol_csv import _parse_csv
-from saveur._protocol_parquet import _parse_parquet
-from saveur._protocol_response import error_body as error_body
-from saveur._protocol_response import parse_error_body as parse_error_body
-from saveur._protocol_response import predictions_to_json as predictions_to_json
-from saveur._protocol_spec import _MAX_SPARSE_CELLS, _SPLIT_KEYS, _check_width, _column_specs
-from saveur._protocol_spec import CONTENT_TYPE_CSV as CONTENT_TYPE_CSV
-from saveur._protocol_spec import CONTENT_TYPE_JSON as CONTENT_TYPE_JSON
-from saveur._protocol_spec import CONTENT_TYPE_PARQUET as CONTENT_TYPE_PARQUET
-from saveur._protocol_spec import CONTENT_TYPES as CONTENT_TYPES
-from saveur._protocol_spec import MAX_COLUMNS as MAX_COLUMNS
-from saveur._protocol_spec import PARQUET_CELLS_PER_BYTE as PARQUET_CELLS_PER_BYTE
-from saveur._protocol_spec import PAYLOAD_KEYS as PAYLOAD_KEYS
-from saveur.errors import ProtocolError, UnsupportedContentTypeError
+from saveur.protocol._parquet import _parse_parquet
+from saveur.protocol._response import error_body as error_body
+from saveur.protocol._response import parse_error_body as parse_error_body
+from saveur.protocol._response import predictions_to_json as predictions_to_json
+from saveur.protocol._spec import _MAX_SPARSE_CELLS, _SPLIT_KEYS, _check_width, _column_specs
+from saveur.protocol._spec import CONTENT_TYPE_CSV as CONTENT_TYPE_CSV
+from saveur.protocol._spec import CONTENT_TYPE_JSON as CONTENT_TYPE_JSON
+from saveur.protocol._spec import CONTENT_TYPE_PARQUET as CONTENT_TYPE_PARQUET
+from saveur.protocol._spec import CONTENT_TYPES as CONTENT_TYPES
+from saveur.protocol._spec import MAX_COLUMNS as MAX_COLUMNS
+from saveur.protocol._spec import PARQUET_CELLS_PER_BYTE as PARQUET_CELLS_PER_BYTE
+from saveur.protocol._spec import PAYLOAD_KEYS as PAYLOAD_KEYS
 
 __all__ = [
     "CONTENT_TYPES",

@@ -14,15 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from saveur._environment_infer import _clear_caches as _clear_caches
-from saveur._environment_infer import infer_code_requirements as infer_code_requirements
-from saveur._environment_infer import infer_object_requirements as infer_object_requirements
-from saveur._environment_infer import object_source_paths as object_source_paths
-from saveur._environment_pins import _installed_version
-from saveur._environment_pins import pin_requirement as pin_requirement
-from saveur._environment_pins import saveur_requirement as saveur_requirement
-from saveur._environment_resolve import _clean_lines, _try_parse
-from saveur._environment_resolve import resolve_requirements as resolve_requirements
+from saveur.environment._infer import _clear_caches as _clear_caches
+from saveur.environment._infer import infer_code_requirements as infer_code_requirements
+from saveur.environment._infer import infer_object_requirements as infer_object_requirements
+from saveur.environment._infer import object_source_paths as object_source_paths
+from saveur.environment._pins import _installed_version
+from saveur.environment._pins import pin_requirement as pin_requirement
+from saveur.environment._pins import saveur_requirement as saveur_requirement
+from saveur.environment._resolve import _clean_lines, _try_parse
+from saveur.environment._resolve import resolve_requirements as resolve_requirements
 from saveur.errors import EnvironmentBuildError, SaveError
 
 __all__ = [

@@ -13,7 +13,7 @@ import base64
 import binascii
 from typing import Any
 
-from saveur._enforce_values import one_line, short
+from saveur.enforce._values import one_line, short
 from saveur.errors import ProtocolError
 
 _FLOAT_TYPES = {"double": "float64", "float": "float32"}
@@ -100,7 +100,7 @@ def object_array(values: list) -> Any:
 
 
 def bad_value(spec: Any, field: str, row: int, value: Any, why: str = "") -> ProtocolError:
-    from saveur._enforce_values import type_name
+    from saveur.enforce._values import type_name
 
     label = f"column {spec.name!r}" if spec.name is not None else "column"
     return ProtocolError(

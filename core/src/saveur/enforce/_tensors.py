@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from saveur._enforce_values import short
+from saveur.enforce._values import short
 from saveur.errors import SchemaError
 
 _logger = logging.getLogger("saveur.enforce")

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saveur._environment_pins import _normalize_name, saveur_requirement
+from saveur.environment._pins import _normalize_name, saveur_requirement
 from saveur.errors import SaveError
 
 if TYPE_CHECKING:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from saveur._enforce_values import one_line, short
+from saveur.enforce._values import one_line, short
 from saveur.errors import SchemaError
 
 __all__ = ["Enforcer", "compile_enforcer"]
 
 _logger = logging.getLogger("saveur.enforce")
+
+if TYPE_CHECKING:
+    from saveur.signature import ModelSignature
+    from saveur.types import Schema
 
 Enforcer = Callable[..., tuple[Any, Any]]
 
@@ -27,7 +31,7 @@ def _passthrough(data: Any, params: dict[str, Any] | None = None) -> tuple[Any, 
     return data, params
 
 
-def compile_enforcer(signature: Any) -> Enforcer:
+def compile_enforcer(signature: ModelSignature | Schema | None) -> Enforcer:
     """Compile ``signature`` into ``enforce(data, params=None) -> (data, params)``.
 
     ``signature`` is a ``ModelSignature`` (or None: inputs and params pass through
@@ -68,10 +72,10 @@ def _compile_inputs(schema: Any) -> Callable[[Any], Any] | None:
     if schema is None:
         return None
     if schema.is_tensor_spec():
-        from saveur._enforce_tensors import TensorEnforcer
+        from saveur.enforce._tensors import TensorEnforcer
 
         return TensorEnforcer(schema)
-    from saveur._enforce_columns import ColumnEnforcer
+    from saveur.enforce._columns import ColumnEnforcer
 
     columns = ColumnEnforcer(schema)
     nested = _has_record_types(schema)

@@ -14,15 +14,15 @@ import datetime as _dt
 import json
 from typing import Any
 
-from saveur._types_complex import _OBJECT, _coerce_type, _type_from_dict, _type_to_dict
-from saveur._types_complex import AnyType as AnyType
-from saveur._types_complex import Array as Array
-from saveur._types_complex import Map as Map
-from saveur._types_complex import Object as Object
-from saveur._types_complex import Property as Property
-from saveur._types_complex import SparkMLVector as SparkMLVector
-from saveur._types_scalar import DataType as DataType
 from saveur.errors import SchemaError, SignatureError
+from saveur.types._complex import _OBJECT, _coerce_type, _type_from_dict, _type_to_dict
+from saveur.types._complex import AnyType as AnyType
+from saveur.types._complex import Array as Array
+from saveur.types._complex import Map as Map
+from saveur.types._complex import Object as Object
+from saveur.types._complex import Property as Property
+from saveur.types._complex import SparkMLVector as SparkMLVector
+from saveur.types._scalar import DataType as DataType
 
 __all__ = [
     "AnyType",
@@ -37,6 +37,11 @@ __all__ = [
     "Schema",
     "TensorSpec",
 ]
+
+# Defined in private modules, public here: pickles and reprs name this path, so the files
+# can move again without changing saved data (as httpx does).
+for _cls in (AnyType, Array, DataType, Map, Object, Property, SparkMLVector):
+    _cls.__module__ = __name__
 
 
 def _json_default(value: Any) -> Any:
@@ -329,58 +334,15 @@ def _convert_scalar_param(value: Any, dtype: DataType) -> Any:
     )
 
 
-def _check_object_value(value: Any, dtype: Any, required: bool, where: str) -> None:
-    """Check a JSON-like value against a nested type; raises SchemaError naming the key."""
-    if value is None or (isinstance(value, (list, dict)) and not value):
-        if not required or isinstance(dtype, AnyType):
-            return
-        if value is None:
-            raise SchemaError(f"{where} is required but got None")
-    if isinstance(dtype, AnyType):
-        return
-    if isinstance(dtype, DataType):
-        if isinstance(value, bool) and dtype is not DataType.boolean:
-            raise SchemaError(f"{where} expects {dtype.name}, got bool")
-        ok = {
-            DataType.boolean: (bool,),
-            DataType.integer: (int,),
-            DataType.long: (int,),
-            DataType.float: (int, builtins.float),
-            DataType.double: (int, builtins.float),
-            DataType.string: (str,),
-            DataType.binary: (bytes, bytearray, str),
-            DataType.datetime: (_dt.date, str),
-        }[dtype]
-        import numpy as np
+def _check_object_param(value: Any, dtype: Object) -> None:
+    """Check a JSON-like param value against an Object type with the one nested-type
+    validator that request enforcement uses; raises SchemaError naming the key."""
+    from saveur.enforce._values import ValueProblem, compile_value_checker
 
-        if not isinstance(value, ok + (np.generic,)):
-            raise SchemaError(f"{where} expects {dtype.name}, got {type(value).__name__}")
-        if isinstance(value, np.generic):
-            _convert_scalar_param(value, dtype)
-        return
-    if isinstance(dtype, Array):
-        if not isinstance(value, list):
-            raise SchemaError(f"{where} expects a list, got {type(value).__name__}")
-        for i, item in enumerate(value):
-            _check_object_value(item, dtype.dtype, required, f"{where}[{i}]")
-        return
-    if isinstance(dtype, Map):
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise SchemaError(f"{where} expects a dict with string keys")
-        for k, v in value.items():
-            _check_object_value(v, dtype.value_type, required, f"{where}[{k!r}]")
-        return
-    if not isinstance(value, dict):
-        raise SchemaError(f"{where} expects an object (dict), got {type(value).__name__}")
-    props = {p.name: p for p in dtype.properties}
-    missing = sorted(k for k, p in props.items() if p.required and k not in value)
-    if missing:
-        raise SchemaError(f"{where} is missing required properties {missing}")
-    unknown = sorted(str(k) for k in value if k not in props)
-    if unknown:
-        raise SchemaError(f"{where} has properties not in the schema: {unknown}")
-    for k, v in value.items():
-        _check_object_value(v, props[k].dtype, props[k].required, f"{where}[{k!r}]")
+    try:
+        compile_value_checker(dtype, True)(value)
+    except ValueProblem as problem:
+        raise SchemaError(f"value{problem.path} {problem.reason}") from None
 
 
 def _depth(value: Any) -> int:
@@ -449,7 +411,7 @@ class ParamSpec:
                 raise SchemaError("Object params cannot have a shape")
             return [_convert_scalar_param(v, self.dtype) for v in value]
         if isinstance(self.dtype, Object):
-            _check_object_value(value, self.dtype, True, "value")
+            _check_object_param(value, self.dtype)
             return value
         return _convert_scalar_param(value, self.dtype)
 

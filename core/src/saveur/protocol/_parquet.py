@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from saveur._enforce_values import one_line
-from saveur._protocol_spec import CONTENT_TYPE_PARQUET, PARQUET_CELLS_PER_BYTE, _check_width
+from saveur.enforce._values import one_line
 from saveur.errors import ProtocolError, UnsupportedContentTypeError
+from saveur.protocol._spec import CONTENT_TYPE_PARQUET, PARQUET_CELLS_PER_BYTE, _check_width
 
 
 def _parse_parquet(body: bytes) -> Any:

@@ -316,13 +316,13 @@ def _wheel_name(wheel: Path) -> str:
 
 def _flavor_distribution(model_dir: Path) -> str | None:
     """The plugin distribution for the flavor a model is loaded through, if any."""
-    from saveur.loading import pyfunc_flavor
+    from saveur.loading import pyfunc_owner
     from saveur.mlmodel import PYFUNC_FLAVOR, Model
     from saveur.plugins import get_plugins
 
     plugins = get_plugins()
-    flavor = pyfunc_flavor(Model.load(model_dir), plugins)
-    if not flavor or flavor == PYFUNC_FLAVOR:
+    flavor = pyfunc_owner(Model.load(model_dir), plugins)
+    if flavor is None or flavor == PYFUNC_FLAVOR:
         return None
     return _normalize(plugins.flavor_info(flavor).distribution)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from saveur._enforce_json import bad_value
-from saveur._enforce_values import one_line
-from saveur._protocol_spec import _check_width, _column_specs
+from saveur.enforce._values import one_line
 from saveur.errors import ProtocolError
+from saveur.protocol._json import bad_value
+from saveur.protocol._spec import _check_width, _column_specs
 
 _CSV_DTYPES = {
     "double": "float64",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from saveur._types_scalar import DataType
 from saveur.errors import SignatureError
+from saveur.types._scalar import DataType
 
 _ARRAY = "array"
 _OBJECT = "object"

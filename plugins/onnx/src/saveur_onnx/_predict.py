@@ -59,7 +59,8 @@ def graph_inputs(session: Any) -> list[GraphInput]:
 def cast(arr: np.ndarray, spec: GraphInput) -> np.ndarray:
     """Convert ``arr`` to the input's dtype when every value survives, else refuse.
 
-    Casts made: numpy's "safe" ones (int32 -> int64, float32 -> float64, ...); integers into
+    Casts made: numpy's "safe" ones (int32 -> int64, float32 -> float64, ...) except from
+    booleans; integers into
     a narrower integer or into a float when every value of this array is kept exactly; str
     arrays into string tensors; and float64 -> float32, the one lossy cast, because MLflow's
     ONNX flavor makes it (JSON numbers arrive as float64) and models must predict the same.
@@ -75,7 +76,8 @@ def cast(arr: np.ndarray, spec: GraphInput) -> np.ndarray:
             return arr.astype(object)
         if actual == np.dtype(object) and all(isinstance(v, str) for v in arr.flat):
             return arr
-    elif actual.kind != "O" and np.can_cast(actual, expected, casting="safe"):
+    elif actual.kind not in "Ob" and np.can_cast(actual, expected, casting="safe"):
+        # (booleans are not numbers here, as in the host's signature enforcement)
         return arr.astype(expected)
     elif actual == np.dtype("float64") and expected == np.dtype("float32"):
         return arr.astype(np.float32)

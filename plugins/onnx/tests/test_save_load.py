@@ -298,3 +298,17 @@ def test_requirements_pin_the_runtime_and_no_saveur_plugin(tmp_path, logreg_onnx
     assert f"onnxruntime=={version('onnxruntime').split('+')[0]}" in reqs
     assert f"onnx=={version('onnx')}" in reqs
     assert not any(r.startswith("saveur-onnx") for r in reqs)
+
+
+def test_input_example_signature_wins_over_the_graph(tmp_path, logreg_onnx):
+    import pandas as pd
+
+    frame = pd.DataFrame(xy(3)[0], columns=list("abcd"))
+    saveur_onnx.save_model(logreg_onnx, tmp_path / "m", input_example=frame)
+    sig = Model.load(tmp_path / "m").signature
+    assert not sig.inputs.is_tensor_spec()
+    assert sig.inputs.input_names() == list("abcd")
+    # The columns are float32 like the graph's input: the frame predicts through pyfunc.
+    out = saveur.pyfunc.load_model(tmp_path / "m").predict(frame)
+    np.testing.assert_allclose(out["probabilities"],
+                               run_session(logreg_onnx, frame.to_numpy())["probabilities"])

@@ -130,8 +130,15 @@ def saveur_predict_function(
     output_names = [o.name for o in session.get_outputs()]
     run = session.run
     make_feeds, format_output = _predict.make_feeds, _predict.format_output
+    import numpy as np
+
+    ndarray = np.ndarray
+    # One array of the one input's dtype: the serving case, with nothing to map or cast.
+    only_name, only_dtype = (inputs[0].name, inputs[0].dtype) if len(inputs) == 1 else (None, 0)
 
     def predict(model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        if type(model_input) is ndarray and model_input.dtype == only_dtype:
+            return dict(zip(output_names, run(output_names, {only_name: model_input})))
         outputs = run(output_names, make_feeds(model_input, inputs))
         return format_output(model_input, output_names, outputs)
 

@@ -118,6 +118,10 @@ def _column_tensor(series: Any, spec: GraphInput) -> np.ndarray:
 def make_feeds(data: Any, inputs: list[GraphInput]) -> dict[str, np.ndarray]:
     """The ``{input name: array}`` feed for ``data``, cast to the graph's dtypes."""
     import numpy as np
+
+    if type(data) is np.ndarray and len(inputs) == 1:  # the common case, kept short
+        spec = inputs[0]
+        return {spec.name: data if data.dtype == spec.dtype else cast(data, spec)}
     import pandas as pd
 
     names = [i.name for i in inputs]
@@ -169,6 +173,9 @@ def format_output(data: Any, output_names: list[str], outputs: list[Any]) -> Any
     input (or fails), so those come back as the dict instead.
     """
     import numpy as np
+
+    if type(data) is np.ndarray or type(data) is dict:
+        return dict(zip(output_names, outputs))
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):

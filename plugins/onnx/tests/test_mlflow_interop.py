@@ -16,10 +16,10 @@ from conftest import linear, two_in_two_out, xy
 import saveur
 import saveur.pyfunc
 
-mlflow = pytest.importorskip("mlflow", reason="MLflow is not installed (tox -e onnx-mlflow)")
-import mlflow.onnx  # noqa: E402
-import mlflow.pyfunc  # noqa: E402
-
+pytest.importorskip("mlflow", reason="MLflow is not installed (tox -e onnx-mlflow)")
+import mlflow
+import mlflow.onnx
+import mlflow.pyfunc
 
 #: Given, so that MLflow skips its requirement inference (a subprocess per save, ~20 s here).
 _PINS = ["onnx", "onnxruntime"]

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saveur.errors import IntegrityError, MissingDependencyError, SaveError, UnsafePathError
+from saveur.errors import IntegrityError, MissingDependencyError, SaveError
 
 if TYPE_CHECKING:
     import onnx

@@ -308,7 +308,18 @@ def test_input_example_signature_wins_over_the_graph(tmp_path, logreg_onnx):
     sig = Model.load(tmp_path / "m").signature
     assert not sig.inputs.is_tensor_spec()
     assert sig.inputs.input_names() == list("abcd")
+    assert sig.outputs.input_names() == ["label", "probabilities"]  # the model ran on it
     # The columns are float32 like the graph's input: the frame predicts through pyfunc.
     out = saveur.pyfunc.load_model(tmp_path / "m").predict(frame)
     np.testing.assert_allclose(out["probabilities"],
                                run_session(logreg_onnx, frame.to_numpy())["probabilities"])
+
+
+def test_saving_a_path_with_an_input_example_infers_the_outputs(tmp_path, logreg_onnx):
+    import onnx
+
+    onnx.save_model(logreg_onnx, str(tmp_path / "clf.onnx"))
+    saveur_onnx.save_model(tmp_path / "clf.onnx", tmp_path / "m", input_example=xy(2)[0])
+    sig = Model.load(tmp_path / "m").signature
+    assert sig.outputs is not None
+    assert sig.outputs.input_names() == ["label", "probabilities"]

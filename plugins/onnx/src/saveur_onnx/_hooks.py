@@ -49,8 +49,10 @@ def saveur_detect_flavor(model: object) -> str | None:
 def _check_options(
     options: dict[str, Any], accepted: tuple[str, ...], what: str, error: type[Exception]
 ) -> None:
-    # Keys with a leading underscore are the host's own notes to plugins (``_code_dir``).
-    unknown = sorted(k for k in options if k not in accepted and not k.startswith("_"))
+    # Keys with a leading underscore are the host's own notes to plugins (``_code_dir``), and
+    # so is ``saving`` (set while the host runs the model on an input example at save).
+    unknown = sorted(k for k in options
+                     if k not in accepted and not k.startswith("_") and k != "saving")
     if unknown:
         raise error(
             f"unknown {what} option(s) for flavor 'onnx': {', '.join(unknown)}; "
@@ -117,6 +119,10 @@ def saveur_predict_function(
     _check_options(context.options, _LOAD_OPTIONS, "load", PluginError)
     mlmodel = context.mlmodel
     flavor_conf = (getattr(mlmodel, "flavors", None) or {}).get(FLAVOR) or pyfunc_conf
+    if not hasattr(model, "SerializeToString"):
+        # Saved from a .onnx path (the host runs the caller's object on an input example):
+        # predict with the copy just written into the model directory.
+        model = saveur_load_model(flavor=flavor, flavor_conf=pyfunc_conf, context=context)
     if model.ByteSize() < 2**31 - 1:  # type: ignore[attr-defined]
         # From the bytes already in memory (external data included): onnxruntime opens no
         # file, so no location in the graph can make it read one.

@@ -323,3 +323,18 @@ def test_saving_a_path_with_an_input_example_infers_the_outputs(tmp_path, logreg
     sig = Model.load(tmp_path / "m").signature
     assert sig.outputs is not None
     assert sig.outputs.input_names() == ["label", "probabilities"]
+
+
+def test_log_model_logs_to_a_run(tmp_path, logreg_onnx, monkeypatch):
+    monkeypatch.setenv("SAVEUR_STORE_URI", str(tmp_path / "store"))
+    info = saveur_onnx.log_model(logreg_onnx, "model")
+    assert saveur_onnx.load_model(info.model_uri).graph == logreg_onnx.graph
+    X = xy(2)[0]
+    np.testing.assert_array_equal(saveur.pyfunc.load_model(info.model_uri).predict(X)["label"],
+                                  run_session(logreg_onnx, X)["label"])
+
+
+def test_load_pyfunc_wrapper_exposes_the_model_proto(tmp_path, logreg_onnx):
+    saveur_onnx.save_model(logreg_onnx, tmp_path / "m")
+    wrapper = saveur_onnx._load_pyfunc(str(tmp_path / "m"))
+    assert wrapper.get_raw_model().graph == logreg_onnx.graph

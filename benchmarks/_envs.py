@@ -48,11 +48,14 @@ PACKAGES: tuple[str, ...] = (
     "httpx",
     "pytest",
     "hypothesis",
+    "onnx",
+    "onnxruntime",
+    "skl2onnx",
 )
 
 #: Plugin folders installed editable when they exist. Listed explicitly: a plugin for a heavy
 #: framework (torch) must not be pulled in by accident.
-PLUGINS: tuple[str, ...] = ("sklearn",)
+PLUGINS: tuple[str, ...] = ("sklearn", "onnx")
 
 
 def venv_python(venv: Path = VENV_DIR) -> Path:

@@ -71,12 +71,16 @@ class SavedFlavor:
     the ``python_function`` flavor (``loader_module``, ``model_path`` or ``data``,
     ``predict_fn``...); the host adds ``python_version``, ``env`` and ``code``. ``None``
     means the model cannot be used through pyfunc. ``files`` are the paths (relative to the
-    model directory) the plugin wrote; the host digests every file anyway.
+    model directory) the plugin wrote; the host digests every file anyway. ``signature`` is a
+    :class:`saveur.signature.ModelSignature` the plugin read from the model itself (an ONNX
+    graph declares its tensors); the host records it only when the caller gave neither a
+    signature nor an input example.
     """
 
     flavor_conf: dict[str, Any]
     pyfunc_conf: dict[str, Any] | None = None
     files: tuple[str, ...] = ()
+    signature: Any = None
 
 
 @dataclass(frozen=True)

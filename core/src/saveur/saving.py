@@ -118,6 +118,11 @@ def write_model(
     signature = _signature_and_example(
         mlmodel, plugins, flavor, model, model_dir, signature, input_example
     )
+    if signature is None and input_example is None and saved.signature is not None:
+        # The model declared its own inputs and outputs (an ONNX graph): record them.
+        signature = _signature_and_example(
+            mlmodel, plugins, flavor, model, model_dir, saved.signature, None
+        )
     if signature is not None:
         mlmodel.signature = signature
 

@@ -16,7 +16,10 @@ from saveur.testing import block_modules
 
 
 def test_detect_claims_model_proto_without_importing_onnx(logreg_onnx):
-    assert saveur_onnx.saveur_detect_flavor(logreg_onnx) == "onnx"
+    import onnx
+
+    claim = saveur_onnx.saveur_detect_flavor(logreg_onnx)
+    assert (claim.flavor, claim.matched) == ("onnx", onnx.ModelProto)
     assert saveur_onnx.saveur_detect_flavor(object()) is None
     assert saveur_onnx.saveur_detect_flavor("model.onnx") is None
 

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import PluginError, SaveError
-from saveur.hookspecs import FlavorInfo, LoadContext, PredictFunction, SavedFlavor, hookimpl
+from saveur.hookspecs import (
+    FlavorClaim,
+    FlavorInfo,
+    LoadContext,
+    PredictFunction,
+    SavedFlavor,
+    hookimpl,
+)
 from saveur_onnx._requirements import DISTRIBUTION, infer_requirements
 
 FLAVOR = "onnx"
@@ -37,22 +44,20 @@ def saveur_flavors() -> list[FlavorInfo]:
 
 
 @hookimpl
-def saveur_detect_flavor(model: object) -> str | None:
-    """Claim ``onnx.ModelProto``, by its class's module and name only (onnx is not imported)."""
-    cls = type(model)
-    module = getattr(cls, "__module__", "") or ""
-    if cls.__qualname__ == "ModelProto" and (module == "onnx" or module.startswith("onnx.")):
-        return FLAVOR
+def saveur_detect_flavor(model: object) -> FlavorClaim | None:
+    """Claim ``onnx.ModelProto``, by its classes' module and name only (onnx is not imported)."""
+    for cls in type(model).__mro__:
+        module = getattr(cls, "__module__", "") or ""
+        if cls.__qualname__ == "ModelProto" and (module == "onnx" or module.startswith("onnx.")):
+            return FlavorClaim(FLAVOR, cls)
     return None
 
 
 def _check_options(
     options: dict[str, Any], accepted: tuple[str, ...], what: str, error: type[Exception]
 ) -> None:
-    # Keys with a leading underscore are the host's own notes to plugins (``_code_dir``), and
-    # so is ``saving`` (set while the host runs the model on an input example at save).
-    unknown = sorted(k for k in options
-                     if k not in accepted and not k.startswith("_") and k != "saving")
+    # Keys with a leading underscore are the host's own notes to plugins.
+    unknown = sorted(k for k in options if k not in accepted and not k.startswith("_"))
     if unknown:
         raise error(
             f"unknown {what} option(s) for flavor 'onnx': {', '.join(unknown)}; "

@@ -40,6 +40,7 @@ def _exercise(tmp_path: Path) -> None:
 def echo_hook_calls(tmp_path_factory) -> set[str]:
     """The hooks the host called on the echo plugin's implementations, through pluggy."""
     import pluggy
+
     import saveur_echo
     from saveur import plugins
 

@@ -81,7 +81,9 @@ def _check_unrecorded(path: Path, digests: dict[str, str]) -> None:
     from saveur.security import iter_model_files
 
     for rel in iter_model_files(path):
-        if rel not in digests and "__pycache__/" not in rel and not rel.endswith(".pyc"):
+        # No exception for bytecode: a planted .pyc (PEP 552 unchecked-hash, or sourceless)
+        # would run instead of the recorded source.
+        if rel not in digests:
             raise IntegrityError(
                 f"model file {rel!r} is not recorded in MLmodel: it was added after saving. "
                 "If the edit was deliberate, run `saveur models reseal`"

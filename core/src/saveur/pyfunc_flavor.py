@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import json
 import re
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -105,8 +104,10 @@ def saveur_save_model(
             raise SaveError(
                 f"python_model {str(model)!r} is neither a .py file nor 'package.module:Class'"
             )
+        from saveur.security import copy_regular_file
+
         (path / CODE_FILE_DIR).mkdir()
-        shutil.copy2(src, path / CODE_FILE_DIR / src.name)
+        copy_regular_file(src, path / CODE_FILE_DIR / src.name)
         conf["model_code"] = f"{CODE_FILE_DIR}/{src.name}"
     elif is_python_model(model):
         import cloudpickle
@@ -209,7 +210,7 @@ def _check_json(config: Any) -> None:
 
 
 def _copy_artifacts(path: Path, artifacts: dict[str, Any]) -> dict[str, dict[str, str]]:
-    from saveur.security import check_relative
+    from saveur.security import check_relative, copy_regular_file, walk_files
 
     if not isinstance(artifacts, dict):
         raise SaveError("artifacts must be a dict of {name: local path}")
@@ -225,11 +226,16 @@ def _copy_artifacts(path: Path, artifacts: dict[str, Any]) -> dict[str, dict[str
             raise SaveError(f"artifact {name!r}: {str(src)!r} does not exist")
         dest = root / str(name)
         if source.is_dir():
-            shutil.copytree(source, dest, symlinks=False)
+            # The same walk as every model directory: no FIFO or device (a copy would hang or
+            # never end), no link out of the artifact (it would copy whatever it points at).
+            dest.mkdir()
+            for rel, file in walk_files(source, links="inside", what=f"artifact {name!r} file"):
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                copy_regular_file(file, dest / rel)
         else:
             dest.mkdir()
             dest = dest / source.name
-            shutil.copy2(source, dest)
+            copy_regular_file(source, dest)
         recorded[str(name)] = {"path": dest.relative_to(path).as_posix()}
     return recorded
 

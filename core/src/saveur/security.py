@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from saveur.errors import IntegrityError, TrustError, UnsafePathError
 
@@ -47,12 +50,42 @@ def require_trust(trust_code: bool, what: str) -> None:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Return the hex SHA-256 of a file, read in chunks."""
+    """Return the hex SHA-256 of a regular file, read in chunks (see :func:`open_regular`)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def open_regular(path: str | os.PathLike[str], what: str = "model file") -> BinaryIO:
+    """Open ``path`` for reading in binary mode, refusing anything but a regular file.
+
+    Opening a FIFO blocks until a writer comes and a device (``/dev/zero``) never ends: the
+    file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a file
+    swapped for a FIFO after a directory walk checked it still cannot hang the reader.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafePathError(
+                f"{what} {os.fspath(path)!r} is not a regular file (a FIFO, socket or device); "
+                "refused"
+            )
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def copy_regular_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Copy the regular file ``src`` to ``dst`` (created or truncated); never a special file."""
+    import shutil
+
+    with open_regular(src, "file") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout, _CHUNK)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -104,50 +137,89 @@ def private_tempdir(parent: str | os.PathLike[str] | None = None, prefix: str = 
     return path
 
 
+def walk_files(
+    root: str | os.PathLike[str],
+    *,
+    links: str = "refuse",
+    skip: Callable[[str, bool], bool] | None = None,
+    what: str = "model file",
+) -> list[tuple[str, Path]]:
+    """Every regular file under ``root`` as sorted ``(posix relative path, path)`` pairs.
+
+    The one walk of a model (or any directory saveur copies or seals): FIFOs, sockets and
+    devices are refused with :class:`UnsafePathError` (reading one hangs or never ends), and
+    so are symlinked directories and links that leave ``root``. ``links="refuse"`` refuses
+    every link (saved models never contain one); ``links="inside"`` lets a link to a regular
+    file inside ``root`` through, as its path. ``skip(rel, is_dir)`` drops entries without
+    looking inside them (``__pycache__`` when copying code). Nothing is opened: only
+    ``lstat`` and, for a link, ``stat`` of its target, which cannot block.
+    """
+    base = Path(root)
+    real_root = Path(os.path.realpath(base))
+    found: list[tuple[str, Path]] = []
+    pending = [base]
+    while pending:
+        here = pending.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError as e:
+            raise UnsafePathError(f"cannot list {str(here)!r}: {e.strerror}") from None
+        for entry in entries:
+            full = Path(entry.path)
+            rel = full.relative_to(base).as_posix()
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode):
+                if links != "inside":
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symbolic link; links are refused"
+                    )
+                try:
+                    mode = os.stat(full).st_mode
+                except OSError:
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symbolic link to nothing; refused"
+                    ) from None
+                real = Path(os.path.realpath(full))
+                if (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and real_root not in real.parents:
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symbolic link to {str(real)!r}, outside "
+                        f"{str(base)!r}; refused"
+                    )
+                if stat.S_ISDIR(mode):
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symlinked directory; refused (copy its contents)"
+                    )
+            if stat.S_ISDIR(mode):
+                if skip is None or not skip(rel, True):
+                    pending.append(full)
+            elif stat.S_ISREG(mode):
+                if skip is None or not skip(rel, False):
+                    found.append((rel, full))
+            else:
+                raise UnsafePathError(
+                    f"{what} {rel!r} is not a regular file (a FIFO, socket or device); refused"
+                )
+    found.sort()
+    return found
+
+
 def iter_model_files(model_dir: Path) -> list[str]:
     """List every regular file under ``model_dir`` (POSIX relative paths), MLmodel excluded.
 
-    A symlink inside a model is refused: saved models never contain links, and a link is the
-    classic way to make a loader read outside the model.
+    Links and special files are refused (:func:`walk_files`): saved models never contain
+    links, and a link is the classic way to make a loader read outside the model.
     """
-    files: list[str] = []
-    root = Path(model_dir)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            full = Path(dirpath) / name
-            if full.is_symlink():
-                rel = full.relative_to(root).as_posix()
-                raise UnsafePathError(f"model file {rel!r} is a symbolic link; links are refused")
-        for name in filenames:
-            rel = (Path(dirpath) / name).relative_to(root).as_posix()
-            if rel != "MLmodel":
-                files.append(rel)
-    files.sort()
-    return files
+    return [rel for rel, _ in walk_files(model_dir) if rel != "MLmodel"]
 
 
 def refuse_special_files(model_dir: Path) -> None:
-    """Refuse FIFOs, sockets and device files in a model (also behind a link).
+    """Refuse FIFOs, sockets, devices and links that leave the model, anywhere in it.
 
     Reading a FIFO blocks forever and a device can be endless (``/dev/zero``): a model that
-    carries one would hang whatever opens it, digests or not.
+    carries one would hang whatever opens it, digests or not. Links that stay inside are
+    left to the digest check (a model saved by MLflow records no digests).
     """
-    import stat
-
-    root = Path(model_dir)
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            full = Path(dirpath) / name
-            try:
-                mode = full.stat().st_mode
-            except OSError:
-                continue  # a dangling link: whoever opens it gets a clear "missing" error
-            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-                rel = full.relative_to(root).as_posix()
-                raise UnsafePathError(
-                    f"model file {rel!r} is not a regular file (a FIFO, socket or device); "
-                    "refused"
-                )
+    walk_files(model_dir, links="inside")
 
 
 def compute_digests(model_dir: Path) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import sys
 import threading
@@ -257,8 +258,19 @@ def _context(model_dir: Path, conf: dict[str, Any]) -> Any:
     return PythonModelContext(artifacts, config if isinstance(config, dict) else None)
 
 
-def _import_reference(reference: str) -> type:
+def _import_reference(
+    reference: str, model_dir: Path | None = None, trust_code: bool = False
+) -> type:
+    """Import a ``package.module:Class`` reference; at load, only from installed packages.
+
+    ``model_dir`` is given at load: the module and its parents are then located without
+    running them and refused unless they are files of an installed distribution outside the
+    model, the code paths of loaded models and the current directory (with ``trust_code``,
+    only the model and code paths are refused). At save (``model_dir`` None) the class is
+    the caller's own.
+    """
     from saveur.pyfunc import PythonModel
+    from saveur.security import check_installed_module
 
     if not isinstance(reference, str) or not _REFERENCE_RE.fullmatch(reference):
         raise MLmodelError(f"python_model_class {reference!r} is not 'package.module:Class'")
@@ -280,6 +292,16 @@ def _import_reference(reference: str) -> type:
             f"python_model_class {reference!r} is refused: only PythonModel subclasses from "
             "installed packages may be named (not the standard library or a __main__ module)"
         )
+    origin = None
+    if model_dir is not None:
+        from saveur.loading import model_code_dirs
+
+        try:
+            origin = check_installed_module(
+                module_name, [model_dir, *model_code_dirs()], installed_only=not trust_code
+            )
+        except TrustError as e:
+            raise TrustError(f"python_model_class {reference!r} is refused: {e}") from None
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
@@ -290,6 +312,14 @@ def _import_reference(reference: str) -> type:
             f"python_model_class {reference!r}: importing {module_name!r} failed: "
             f"{type(e).__name__}: {e}"
         ) from e
+    loaded = getattr(getattr(module, "__spec__", None), "origin", None)
+    if origin is not None and (loaded is None or os.path.realpath(loaded) != origin):
+        # The import found another file than the one checked (a race, or a finder that
+        # answers differently twice): refuse whatever it is before anything uses it.
+        raise TrustError(
+            f"python_model_class {reference!r} is refused: {module_name!r} was imported from "
+            f"{loaded!r}, not from the installed file {origin!r} that was checked"
+        )
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, PythonModel)):
         raise TrustError(
@@ -303,7 +333,10 @@ def _instantiate(conf: dict[str, Any], context: LoadContext) -> object:
     from saveur.security import contained_path, require_trust
 
     if "python_model_class" in conf:
-        return _import_reference(str(conf["python_model_class"]))()
+        reference = conf["python_model_class"]
+        if not isinstance(reference, str):
+            raise MLmodelError(f"python_model_class {reference!r} is not 'package.module:Class'")
+        return _import_reference(reference, context.model_dir, context.trust_code)()
     if "model_code" in conf:
         code = contained_path(context.model_dir, str(conf["model_code"]), "model_code")
         require_trust(context.trust_code, f"the model code file {conf['model_code']!r}")
@@ -333,7 +366,19 @@ def _instantiate_for_save(model: str | Path, ctx: Any) -> object:
 
 def _run_model_code(path: Path) -> object:
     import runpy
+    from importlib.util import MAGIC_NUMBER
 
+    from saveur.security import open_regular
+
+    # runpy runs a file that starts with the bytecode magic number as bytecode, whatever its
+    # name: a model's code is its source, never compiled bytecode.
+    with open_regular(path, "model code file") as f:
+        head = f.read(len(MAGIC_NUMBER))
+    if path.suffix != ".py" or head == MAGIC_NUMBER:
+        raise MLmodelError(
+            f"the model code file {path.name!r} is not Python source (.py); compiled "
+            "bytecode is refused"
+        )
     with _set_model_lock:
         _current_model.clear()
         try:

@@ -23,9 +23,9 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from saveur.errors import IntegrityError, TrustError, UnsafePathError
 
@@ -242,3 +242,158 @@ def verify_digests(model_dir: Path, digests: dict[str, str]) -> None:
                 f"(expected {expected[:12]}…, got {actual[:12]}…); the model was modified after "
                 "saving. If the edit was deliberate, run `saveur models reseal`"
             )
+
+
+def check_installed_module(
+    module_name: str, refused_dirs: Sequence[Path] = (), *, installed_only: bool = True
+) -> str | None:
+    """Check, without importing anything, that ``module_name`` is installed code.
+
+    Every module of the dotted chain (``a``, ``a.b``, ``a.b.c``: importing one runs its
+    parents first) is located the way the import system would find it (``sys.meta_path``
+    finders, each parent's ``__path__``) but not executed: ``importlib.util.find_spec`` of a
+    dotted name would import the parents. Each module file must belong to an installed
+    distribution (listed in its ``RECORD``, or under the project of an editable install)
+    whose metadata is not in the current directory, and lie outside ``refused_dirs`` (the
+    model directory and code paths of loaded models). A directory on ``sys.path`` only
+    because it is the current directory (``python -c``, ``python -m``, a notebook) is thus
+    never a source of code for an untrusted model. ``installed_only=False`` (the caller
+    trusts the model's code) drops the distribution rule, never ``refused_dirs``. Returns the
+    final module's file, or ``None`` for a namespace package; raises :class:`TrustError`
+    naming the module.
+    """
+    import sys
+
+    refused = [Path(os.path.realpath(d)) for d in refused_dirs]
+    owners = _installed_owners(refused) if installed_only else None
+    search: list[str] | None = None
+    origin: str | None = None
+    parts = module_name.split(".")
+    for i in range(len(parts)):
+        name = ".".join(parts[: i + 1])
+        module = sys.modules.get(name)
+        spec = getattr(module, "__spec__", None) if module is not None else _find_spec(name, search)
+        if spec is None and module is None:
+            raise TrustError(
+                f"module {name!r} is not installed (it cannot be found without importing it); "
+                "a model may only name classes of installed packages"
+            )
+        origin = getattr(spec, "origin", None) if spec is not None else None
+        if origin is None and module is not None:
+            origin = getattr(module, "__file__", None)
+        has_location = bool(getattr(spec, "has_location", origin is not None))
+        locations = (
+            getattr(module, "__path__", None) if module is not None
+            else getattr(spec, "submodule_search_locations", None)
+        )
+        if origin is not None and has_location:
+            origin = os.path.realpath(origin)
+            _check_origin(name, origin, refused, owners)
+        elif locations is None:
+            raise TrustError(
+                f"module {name!r} is not a file of an installed package (a built-in or "
+                "frozen module); refused"
+            )
+        else:
+            origin = None  # a namespace package: no code of its own runs
+        if i < len(parts) - 1 and locations is None:
+            raise TrustError(f"module {name!r} is not a package, so {module_name!r} is refused")
+        search = list(locations) if locations is not None else None
+    return origin
+
+
+def _find_spec(name: str, search: list[str] | None) -> Any:
+    """What ``importlib`` does to find ``name``, minus importing its parents."""
+    import sys
+    from importlib.machinery import PathFinder
+
+    for finder in list(sys.meta_path):
+        if finder is PathFinder:
+            # PathFinder.find_spec builds a namespace package's path from its parent
+            # *module* (KeyError when the parent is not imported); its _get_spec does the
+            # same search and leaves the portions as a plain list.
+            spec = PathFinder._get_spec(name, sys.path if search is None else search)
+            if spec is not None and spec.loader is None:
+                if not spec.submodule_search_locations:
+                    continue
+                spec.origin = None  # a namespace package
+            if spec is not None:
+                return spec
+            continue
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        spec = find(name, search, None)
+        if spec is not None:
+            return spec
+    return None
+
+
+def _check_origin(
+    name: str, origin: str, refused: list[Path], owners: list[tuple[Any, Path | None]] | None
+) -> None:
+    real = Path(os.path.realpath(origin))
+    for directory in refused:
+        if directory == real or directory in real.parents:
+            raise TrustError(
+                f"module {name!r} would be imported from {str(real)!r}, inside the model "
+                f"directory or a model's code path ({str(directory)!r}); a model may only name "
+                "classes of installed packages, never code it carries"
+            )
+    if owners is None:
+        return
+    for dist, project in owners:
+        if project is not None and project in real.parents:
+            return
+        if _in_record(dist, real):
+            return
+    raise TrustError(
+        f"module {name!r} would be imported from {str(real)!r}, which is not a file of any "
+        "installed distribution (the current directory, a path on sys.path, or code next to "
+        "the model?); install the package that defines the class, or load with "
+        "trust_code=True only if you trust the model"
+    )
+
+
+def _installed_owners(refused: list[Path]) -> list[tuple[Any, Path | None]]:
+    """Installed distributions, each with its project directory when installed editable.
+
+    Distributions whose metadata sits in the current directory or in a refused directory are
+    left out: a ``*.dist-info`` planted next to the code would otherwise vouch for it.
+    """
+    import json
+    from importlib.metadata import distributions
+    from urllib.parse import unquote, urlparse
+
+    cwd = Path(os.path.realpath(os.getcwd()))
+    owners: list[tuple[Any, Path | None]] = []
+    for dist in distributions():
+        base = Path(os.path.realpath(dist.locate_file("")))
+        if base == cwd or any(d == base or d in base.parents for d in refused):
+            continue
+        project = None
+        try:
+            direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        except ValueError:
+            direct = {}
+        if isinstance(direct, dict) and (direct.get("dir_info") or {}).get("editable"):
+            url = urlparse(str(direct.get("url", "")))
+            if url.scheme == "file":
+                project = Path(os.path.realpath(unquote(url.path)))
+                if project == cwd or any(d == project or d in project.parents for d in refused):
+                    project = None  # an editable "project" that is the cwd or holds a model
+        owners.append((dist, project))
+    return owners
+
+
+def _in_record(dist: Any, real: Path) -> bool:
+    # Cheap filter first: most distributions do not mention the file name at all.
+    listing = "".join(
+        dist.read_text(name) or "" for name in ("RECORD", "installed-files.txt", "SOURCES.txt")
+    )
+    if real.name not in listing:
+        return False
+    for file in dist.files or ():
+        if file.name == real.name and Path(os.path.realpath(dist.locate_file(file))) == real:
+            return True
+    return False

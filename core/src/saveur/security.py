@@ -65,13 +65,22 @@ def open_regular(path: str | os.PathLike[str], what: str = "model file") -> Bina
     file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a file
     swapped for a FIFO after a directory walk checked it still cannot hang the reader.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    refused = UnsafePathError(
+        f"{what} {os.fspath(path)!r} is not a regular file (a FIFO, socket or device); refused"
+    )
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = stat.S_IFREG  # missing or unreadable: the caller's own error says so
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise refused from None  # a socket (ENXIO), a device without a driver...
+        raise
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafePathError(
-                f"{what} {os.fspath(path)!r} is not a regular file (a FIFO, socket or device); "
-                "refused"
-            )
+            raise refused
         if hasattr(os, "O_NONBLOCK"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

@@ -23,7 +23,7 @@ from saveur._environment_pins import pin_requirement as pin_requirement
 from saveur._environment_pins import saveur_requirement as saveur_requirement
 from saveur._environment_resolve import _clean_lines, _try_parse
 from saveur._environment_resolve import resolve_requirements as resolve_requirements
-from saveur.errors import EnvironmentBuildError, SaveError
+from saveur.errors import EnvironmentBuildError, SaveError, SaveurError
 
 __all__ = [
     "CONDA_ENV_FILE_NAME",
@@ -208,8 +208,11 @@ def _load_yaml(path: Path) -> dict[str, Any]:
         raise EnvironmentBuildError(f"cannot read '{path}': {exc}") from exc
     except yaml.YAMLError as exc:
         raise EnvironmentBuildError(f"'{path}' is not valid YAML: {exc}") from exc
-    except (ValueError, OverflowError, TypeError, RecursionError) as exc:
-        # PyYAML's scalar constructors: a 5,000-digit integer, a bad timestamp or base64.
+    except SaveurError:
+        raise
+    except Exception as exc:
+        # PyYAML's constructors on a hostile scalar: a 5,000-digit integer, a bad timestamp
+        # (ValueError, or AttributeError under a !!timestamp tag), bad base64...
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise EnvironmentBuildError(f"'{path}' has a value that cannot be read: {detail}"
                                     ) from None

@@ -372,8 +372,12 @@ def load_plain_yaml(
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise error(f"{source}: invalid YAML{where}: {problem}") from None
-    except (ValueError, OverflowError, TypeError, RecursionError, MemoryError) as e:
-        # Raised by PyYAML's scalar constructors (int, float, timestamp, binary).
+    except error:
+        raise
+    except (Exception, RecursionError) as e:
+        # PyYAML's constructors on a hostile scalar: ValueError (int digits, timestamps),
+        # AttributeError (a !!timestamp tag on text that is no timestamp), binascii errors...
+        # Whatever the safe loader trips on, the file is at fault.
         detail = " ".join(str(e).split())[:200] or type(e).__name__
         raise error(f"{source}: a value cannot be read: {detail}") from None
     check_plain_data(data, source, error)
@@ -383,12 +387,14 @@ def load_plain_yaml(
 def check_plain_data(data: Any, source: str, error: type[Exception] = MLmodelError) -> None:
     """Refuse anything in a parsed model file that is not plain, JSON-like data.
 
-    Allowed: mappings with string keys, lists, strings, booleans, ``None``, floats, integers
-    that fit in 64 bits, and YAML timestamps (MLflow's ``utc_time_created``). Refused: binary
-    (``!!binary``), sets, ordered pairs, non-string keys (they break sorting on write and
-    every consumer that expects a field name) and huge integers.
+    Allowed: mappings with string keys, lists, strings, booleans, ``None``, finite floats,
+    integers that fit in 64 bits, and YAML timestamps (MLflow's ``utc_time_created``).
+    Refused: binary (``!!binary``), sets, ordered pairs, non-string keys (they break sorting
+    on write and every consumer that expects a field name), huge integers and floats that
+    overflow to infinity (or are NaN).
     """
     import datetime as dt
+    import math
 
     seen: set[int] = set()
     stack: list[tuple[Any, str]] = [(data, "")]
@@ -410,8 +416,14 @@ def check_plain_data(data: Any, source: str, error: type[Exception] = MLmodelErr
                 continue
             seen.add(id(value))
             stack.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
-        elif isinstance(value, bool) or value is None or isinstance(value, (str, float)):
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
             continue
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise error(
+                    f"{source}: the number at {where or 'the top level'} is not finite (an "
+                    "overflowing literal such as 1.0e+999, .inf or .nan); refused"
+                )
         elif isinstance(value, int):
             if not -_MAX_INT < value < _MAX_INT:
                 raise error(

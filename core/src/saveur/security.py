@@ -19,6 +19,7 @@ Limits, on purpose:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -79,7 +80,10 @@ def open_regular(path: str | os.PathLike[str], what: str = "model file") -> Bina
             raise refused from None  # a socket (ENXIO), a device without a driver...
         raise
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):  # what open() says of a directory
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        if not stat.S_ISREG(mode):
             raise refused
         if hasattr(os, "O_NONBLOCK"):
             os.set_blocking(fd, True)

@@ -11,10 +11,12 @@ Limits, on purpose:
   model from running code; for ``models:/`` URIs the registry's MLmodel digest anchors the
   file digests (models registered without digests are sealed at registration).
 - A by-reference ``python_model_class`` is imported to check that it is a ``PythonModel``
-  subclass, and importing runs the module's top-level code. That code is installed in the
-  environment (the same code any ``import`` of the package runs), so it needs no trust; the
-  standard library, ``__main__`` modules (command-line entry points that act at import) and
-  anything that fails or exits at import are refused.
+  subclass, and importing runs the module's top-level code. Before that, every module of
+  the dotted name is located without running it and must be a file of an installed
+  distribution outside the model and the current directory (:func:`check_installed_module`):
+  that code is the environment's (the same code any ``import`` of the package runs), so it
+  needs no trust. The standard library, ``__main__`` modules (command-line entry points
+  that act at import) and anything that fails or exits at import are refused.
 """
 
 from __future__ import annotations

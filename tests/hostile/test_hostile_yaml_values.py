@@ -155,3 +155,23 @@ def test_mlmodel_that_is_a_fifo_is_refused_without_hanging(echo_dir):
     with pytest.raises(MLmodelError, match="not a regular file"):
         Model.load(echo_dir)
     assert yaml  # the module is used by the other tests' helpers
+
+
+@pytest.mark.parametrize(
+    "params",
+    ['[{"name": "k", "type": "long", "default": ' + _HUGE_DECIMAL + ', "shape": null}]',
+     '[{"name": "k", "type": "long", "default": 1, "shape": null}' + "]" * 3],
+    ids=["huge-int", "bad-json"],
+)
+def test_hostile_signature_json_is_an_mlmodel_error_naming_the_file(echo_dir, capsys, params):
+    def edit(doc):
+        doc["signature"] = {"inputs": '[{"type": "double"}]', "outputs": None, "params": params}
+
+    doc = yaml.safe_load((echo_dir / "MLmodel").read_text())
+    edit(doc)
+    (echo_dir / "MLmodel").write_text(yaml.safe_dump(doc))
+    with pytest.raises(MLmodelError, match=f"{echo_dir / 'MLmodel'} has an invalid 'signature'"):
+        saveur.pyfunc.load_model(echo_dir, verify=False)
+    assert main(["models", "show", str(echo_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err

@@ -95,6 +95,7 @@ class Model:
         self.flavors: dict[str, dict[str, Any]] = flavors if flavors is not None else {}
         self._signature: ModelSignature | None = signature
         self._signature_raw: dict[str, Any] | None = None
+        self._source = MLMODEL_FILE_NAME  # the file it was read from, named in errors
         self.saved_input_example_info = saved_input_example_info
         self.metadata = metadata
         self.model_uuid = model_uuid if model_uuid is not None else uuid.uuid4().hex
@@ -117,7 +118,7 @@ class Model:
             except MLmodelError:
                 raise
             except Exception as e:
-                raise MLmodelError(f"MLmodel has an invalid 'signature': {e}") from e
+                raise MLmodelError(f"{self._source} has an invalid 'signature': {e}") from e
         return self._signature
 
     @signature.setter
@@ -261,6 +262,7 @@ class Model:
             extra=data,
         )
         model._signature_raw = signature_raw
+        model._source = source
         return model
 
     @classmethod

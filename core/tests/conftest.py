@@ -12,6 +12,31 @@ if str(_ECHO_SRC) not in sys.path:
     sys.path.insert(0, str(_ECHO_SRC))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def echo_installed_editable(tmp_path_factory):
+    """Make the echo test package an installed distribution, as ``pip install -e`` would.
+
+    A by-reference ``python_model_class`` loads only from installed distributions, and the
+    core env does not install the echo plugin (its entry point would leak into host tests):
+    metadata without entry points, pointing at its source tree, is what an editable install
+    leaves in site-packages.
+    """
+    import json
+
+    site = tmp_path_factory.mktemp("echo-site")
+    info = site / "saveur_echo_testing-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: saveur-echo-testing\n"
+                                   "Version: 0.0.0\n")
+    (info / "direct_url.json").write_text(json.dumps(
+        {"url": _ECHO_SRC.parent.as_uri(), "dir_info": {"editable": True}}))
+    (info / "RECORD").write_text("".join(
+        f"{info.name}/{name},,\n" for name in ("METADATA", "direct_url.json", "RECORD")))
+    sys.path.append(str(site))
+    yield site
+    sys.path.remove(str(site))
+
+
 @pytest.fixture(autouse=True)
 def host_plugins(monkeypatch):
     """Every host test sees the built-in plugins plus the echo plugin, nothing installed."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def test_download_errors(store) -> None:
 def test_failed_copy_lists_nothing(store, tree, monkeypatch) -> None:
     from saveur.store import _artifacts
 
-    real = shutil.copyfile
+    real = _artifacts.copy_regular_file
     calls = {"n": 0}
 
     def flaky(src, dst, *a, **k):
@@ -84,7 +83,7 @@ def test_failed_copy_lists_nothing(store, tree, monkeypatch) -> None:
             raise OSError("disk full")
         return real(src, dst, *a, **k)
 
-    monkeypatch.setattr(_artifacts.shutil, "copyfile", flaky)
+    monkeypatch.setattr(_artifacts, "copy_regular_file", flaky)
     with st.start_run() as run:
         with pytest.raises(OSError, match="disk full"):
             st.log_artifacts(tree, "data")

@@ -205,7 +205,8 @@ def test_symlink_inside_model_pointing_outside_is_refused(echo_dir, tmp_path):
     os.symlink(secret, echo_dir / "echo.json")
     with pytest.raises(UnsafePathError, match="resolves outside|symbolic link"):
         saveur.pyfunc.load_model(echo_dir)
-    with pytest.raises(UnsafePathError, match="resolves outside"):
+    # verify=False skips digests, not the walk: a link out of the model is refused anyway.
+    with pytest.raises(UnsafePathError, match="outside"):
         saveur.pyfunc.load_model(echo_dir, verify=False)
 
 

@@ -68,12 +68,9 @@ def test_by_reference_malformed_names_are_mlmodel_errors(reference_dir, referenc
 
 @pytest.mark.parametrize("body", ["raise SystemExit(3)\n", "raise RuntimeError('boom')\n"])
 def test_by_reference_module_that_fails_at_import_is_a_plugin_error(
-    reference_dir, tmp_path, monkeypatch, body
+    reference_dir, install_package, body
 ):
-    pkg = tmp_path / "site" / "hostile_import_pkg"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(body)
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    install_package({"hostile_import_pkg/__init__.py": body})
     _set_pyfunc(reference_dir, python_model_class="hostile_import_pkg:Model")
     with pytest.raises(PluginError, match="importing 'hostile_import_pkg' failed"):
         saveur.pyfunc.load_model(reference_dir)

@@ -42,7 +42,7 @@ def die():
 
 state = {"armed": False, "puts": 0}
 real_put = _artifacts.LocalArtifactRoot.put_file
-real_copy = _artifacts.shutil.copyfile
+real_copy = _artifacts.copy_regular_file
 real_next = registry._next_version
 
 def put(self, src, rel):
@@ -68,7 +68,7 @@ def next_version(conn, model_id):
     return version
 
 _artifacts.LocalArtifactRoot.put_file = put
-_artifacts.shutil.copyfile = copyfile
+_artifacts.copy_regular_file = copyfile
 registry._next_version = next_version
 
 rounds = 1000 if mode == "loop" else 2

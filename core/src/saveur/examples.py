@@ -14,7 +14,6 @@ import copy
 import datetime as _dt
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from saveur.errors import SaveurError, SignatureError
@@ -240,8 +239,11 @@ def _load_example_json(model_dir: str | os.PathLike[str], info: dict[str, Any]) 
             f"input example type {info['type']!r} is not one of {list(_EXAMPLE_TYPES)}"
         )
     path = contained_path(model_dir, str(info["artifact_path"]), what="input example path")
+    from saveur.security import open_regular
+
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        with open_regular(path, "input example file") as f:
+            return json.loads(f.read().decode("utf-8"))
     except FileNotFoundError:
         raise InputExampleError(
             f"input example file {info['artifact_path']!r} is missing"
@@ -314,8 +316,11 @@ def read_serving_input_example(
             return None
         name = str(info["serving_input_path"])
     path = contained_path(model_dir, name, what="serving input example path")
+    from saveur.security import open_regular
+
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open_regular(path, "serving input example") as f:
+            return f.read().decode("utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:

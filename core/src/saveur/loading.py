@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 from dataclasses import dataclass
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 _sys_path_lock = threading.Lock()
+_code_dirs: set[str] = set()
 _MODULE_NAME_RE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 #: MLflow's custom PythonModel loader: its pickles and code files need MLflow's own classes.
@@ -119,7 +121,9 @@ def _check_unrecorded(path: Path, digests: dict[str, str]) -> None:
     from saveur.security import iter_model_files
 
     for rel in iter_model_files(path):
-        if rel not in digests and "__pycache__/" not in rel and not rel.endswith(".pyc"):
+        # No exception for bytecode: a planted .pyc (PEP 552 unchecked-hash, or sourceless)
+        # would run instead of the recorded source.
+        if rel not in digests:
             raise IntegrityError(
                 f"model file {rel!r} is not recorded in MLmodel: it was added after saving. "
                 "If the edit was deliberate, run `saveur models reseal`"
@@ -201,10 +205,44 @@ def add_code_paths(model_dir: Path, conf: dict[str, Any], trust_code: bool) -> N
     require_trust(trust_code, f"the model's code directory {code!r} ({model_dir / str(code)})")
     if not code_dir.is_dir():
         raise MLmodelError(f"the model's code directory {code!r} is missing")
+    entry = str(code_dir)
     with _sys_path_lock:
-        entry = str(code_dir)
+        # Imports from a model's code read its source only: a cached or sourceless .pyc in
+        # the model (checked by digest or not) never runs, and no __pycache__ is written
+        # into the model directory (which would then fail its own digest check).
+        _code_dirs.add(entry)
+        if _source_only_path_hook not in sys.path_hooks:
+            sys.path_hooks.insert(0, _source_only_path_hook)
+        sys.path_importer_cache.pop(entry, None)
         if entry not in sys.path:
             sys.path.insert(0, entry)
+
+
+def model_code_dirs() -> list[Path]:
+    """The code directories of every model loaded in this process (on ``sys.path``)."""
+    with _sys_path_lock:
+        return [Path(d) for d in sorted(_code_dirs)]
+
+
+def _source_only_path_hook(path: str) -> Any:
+    """A ``sys.path`` hook: inside a model's code directory, find source files only."""
+    if not any(path == d or path.startswith(d + os.sep) for d in _code_dirs):
+        raise ImportError("not a model code directory")  # the next hook handles it
+    from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, FileFinder
+
+    return FileFinder(
+        path, (ExtensionFileLoader, EXTENSION_SUFFIXES), (_SourceOnlyLoader, [".py"])
+    )
+
+
+class _SourceOnlyLoader(SourceFileLoader):
+    """Compiles the source every time; never reads nor writes bytecode."""
+
+    def get_code(self, fullname: str) -> Any:
+        return self.source_to_code(self.get_data(self.path), self.path)
+
+    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+        return None
 
 
 def load_custom_loader(

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saveur.errors import MLmodelError
+from saveur.errors import MLmodelError, UnsafePathError
 
 if TYPE_CHECKING:
     from saveur.signature import ModelSignature
@@ -36,6 +36,11 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 MAX_MLMODEL_BYTES = 64 << 20
 MAX_YAML_DEPTH = 100
 MAX_YAML_NODES = 1_000_000
+#: Integers must fit in 64 bits. PyYAML turns a hexadecimal or octal literal of any length
+#: into an int, and Python then refuses to print one of over 4,300 digits (``show``, JSON,
+#: writing MLmodel back): the file is refused when read instead. Decimal ones that long
+#: fail inside PyYAML already (ValueError), which is reported the same way.
+_MAX_INT = 1 << 64
 
 
 def _yaml():  # PyYAML's C loader is much faster; fall back where it was built without it.
@@ -90,6 +95,7 @@ class Model:
         self.flavors: dict[str, dict[str, Any]] = flavors if flavors is not None else {}
         self._signature: ModelSignature | None = signature
         self._signature_raw: dict[str, Any] | None = None
+        self._source = MLMODEL_FILE_NAME  # the file it was read from, named in errors
         self.saved_input_example_info = saved_input_example_info
         self.metadata = metadata
         self.model_uuid = model_uuid if model_uuid is not None else uuid.uuid4().hex
@@ -112,7 +118,7 @@ class Model:
             except MLmodelError:
                 raise
             except Exception as e:
-                raise MLmodelError(f"MLmodel has an invalid 'signature': {e}") from e
+                raise MLmodelError(f"{self._source} has an invalid 'signature': {e}") from e
         return self._signature
 
     @signature.setter
@@ -256,42 +262,40 @@ class Model:
             extra=data,
         )
         model._signature_raw = signature_raw
+        model._source = source
         return model
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
         """Read a model directory's ``MLmodel`` (or an MLmodel file path)."""
+        from saveur.security import open_regular
+
         p = Path(path)
         file = p / MLMODEL_FILE_NAME if p.is_dir() else p
         try:
-            size = file.stat().st_size
-            if size > MAX_MLMODEL_BYTES:
+            # open_regular: an MLmodel that is a FIFO or a device would hang the reader.
+            with open_regular(file, "MLmodel file") as f:
+                data = f.read(MAX_MLMODEL_BYTES + 1)
+            if len(data) > MAX_MLMODEL_BYTES:
                 raise MLmodelError(
-                    f"{file}: the MLmodel file is {size} bytes, over the {MAX_MLMODEL_BYTES} byte "
-                    "limit; an MLmodel holds metadata only (weights go in their own files)"
+                    f"{file}: the MLmodel file is over the {MAX_MLMODEL_BYTES} byte limit; an "
+                    "MLmodel holds metadata only (weights go in their own files)"
                 )
-            text = file.read_text(encoding="utf-8")
+            text = data.decode("utf-8")
         except FileNotFoundError:
             raise MLmodelError(f"no MLmodel file at {str(file)!r}") from None
         except UnicodeDecodeError as e:
             raise MLmodelError(f"{file}: not UTF-8 text ({e.reason})") from None
+        except UnsafePathError as e:
+            raise MLmodelError(f"{file}: {e}") from None
         except OSError as e:
             raise MLmodelError(f"cannot read {str(file)!r}: {e.strerror}") from None
         return cls.from_yaml(text, source=str(file))
 
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "MLmodel") -> Model:
-        """Parse MLmodel YAML text."""
-        yaml, loader, _ = _yaml()
-        try:
-            check_yaml_shape(text, source)
-            data = yaml.load(text, Loader=loader)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-            raise MLmodelError(f"{source}: invalid YAML{where}: {problem}") from None
-        return cls.from_dict(data, source=source)
+        """Parse MLmodel YAML text; anything wrong with it is an :class:`MLmodelError`."""
+        return cls.from_dict(load_plain_yaml(text, source), source=source)
 
     def __repr__(self) -> str:
         return f"Model(flavors={sorted(self.flavors)}, model_uuid={self.model_uuid!r})"
@@ -348,3 +352,98 @@ def check_yaml_shape(
                 f"{source}: YAML aliases expand to more than {MAX_YAML_NODES} nodes (a 'billion "
                 "laughs' document?); refused"
             )
+
+
+def load_plain_yaml(
+    text: str, source: str, error: type[Exception] = MLmodelError
+) -> Any:
+    """Parse YAML a model carries into plain data, raising ``error`` naming ``source``.
+
+    The shape is checked first (:func:`check_yaml_shape`); then the document is built with
+    the safe loader, and every failure of the conversion itself (a 5,000-digit integer, a
+    timestamp with month 13, bad base64 under ``!!binary``, a merge key on a list) is
+    reported as ``error`` with the file named, never as a bare ``ValueError``. The result
+    must be plain data (:func:`check_plain_data`).
+    """
+    yaml, loader, _ = _yaml()
+    try:
+        check_yaml_shape(text, source, error)
+        data = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise error(f"{source}: invalid YAML{where}: {problem}") from None
+    except error:
+        raise
+    except (Exception, RecursionError) as e:
+        # PyYAML's constructors on a hostile scalar: ValueError (int digits, timestamps),
+        # AttributeError (a !!timestamp tag on text that is no timestamp), binascii errors...
+        # Whatever the safe loader trips on, the file is at fault.
+        detail = " ".join(str(e).split())[:200] or type(e).__name__
+        raise error(f"{source}: a value cannot be read: {detail}") from None
+    check_plain_data(data, source, error)
+    return data
+
+
+def check_plain_data(data: Any, source: str, error: type[Exception] = MLmodelError) -> None:
+    """Refuse anything in a parsed model file that is not plain, JSON-like data.
+
+    Allowed: mappings with string keys, lists, strings, booleans, ``None``, finite floats,
+    integers that fit in 64 bits, and YAML timestamps (MLflow's ``utc_time_created``).
+    Refused: binary (``!!binary``), sets, ordered pairs, non-string keys (they break sorting
+    on write and every consumer that expects a field name), huge integers and floats that
+    overflow to infinity (or are NaN).
+    """
+    import datetime as dt
+    import math
+
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            if id(value) in seen:  # an alias: the same node was checked already
+                continue
+            seen.add(id(value))
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise error(
+                        f"{source}: key {_short(key)} at {where or 'the top level'} is not a "
+                        "string; every key must be a string"
+                    )
+                stack.append((item, f"{where}.{key}" if where else key))
+        elif isinstance(value, list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(value))
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise error(
+                    f"{source}: the number at {where or 'the top level'} is not finite (an "
+                    "overflowing literal such as 1.0e+999, .inf or .nan); refused"
+                )
+        elif isinstance(value, int):
+            if not -_MAX_INT < value < _MAX_INT:
+                raise error(
+                    f"{source}: the integer at {where or 'the top level'} does not fit in 64 "
+                    "bits; refused"
+                )
+        elif isinstance(value, (dt.date, dt.datetime)):
+            continue
+        else:
+            raise error(
+                f"{source}: the value at {where or 'the top level'} is a YAML "
+                f"{type(value).__name__}, not plain data (strings, numbers, lists, mappings)"
+            )
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -112,8 +112,10 @@ def saveur_save_model(
             raise SaveError(
                 f"python_model {str(model)!r} is neither a .py file nor 'package.module:Class'"
             )
+        from saveur.security import copy_regular_file
+
         (path / CODE_FILE_DIR).mkdir()
-        shutil.copy2(src, path / CODE_FILE_DIR / src.name)
+        copy_regular_file(src, path / CODE_FILE_DIR / src.name)
         conf["model_code"] = f"{CODE_FILE_DIR}/{src.name}"
     elif is_python_model(model):
         import cloudpickle
@@ -222,7 +224,7 @@ def _check_json(config: Any) -> None:
 
 
 def _copy_artifacts(path: Path, artifacts: dict[str, Any]) -> dict[str, dict[str, str]]:
-    from saveur.security import check_relative
+    from saveur.security import check_relative, copy_regular_file, walk_files
 
     if not isinstance(artifacts, dict):
         raise SaveError("artifacts must be a dict of {name: local path}")
@@ -238,11 +240,16 @@ def _copy_artifacts(path: Path, artifacts: dict[str, Any]) -> dict[str, dict[str
             raise SaveError(f"artifact {name!r}: {str(src)!r} does not exist")
         dest = root / str(name)
         if source.is_dir():
-            shutil.copytree(source, dest, symlinks=False)
+            # The same walk as every model directory: no FIFO or device (a copy would hang or
+            # never end), no link out of the artifact (it would copy whatever it points at).
+            dest.mkdir()
+            for rel, file in walk_files(source, links="inside", what=f"artifact {name!r} file"):
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                copy_regular_file(file, dest / rel)
         else:
             dest.mkdir()
             dest = dest / source.name
-            shutil.copy2(source, dest)
+            copy_regular_file(source, dest)
         recorded[str(name)] = {"path": dest.relative_to(path).as_posix()}
     return recorded
 
@@ -264,8 +271,19 @@ def _context(model_dir: Path, conf: dict[str, Any]) -> PythonModelContext:
     return PythonModelContext(artifacts, config if isinstance(config, dict) else None)
 
 
-def _import_reference(reference: str) -> type:
+def _import_reference(
+    reference: str, model_dir: Path | None = None, trust_code: bool = False
+) -> type:
+    """Import a ``package.module:Class`` reference; at load, only from installed packages.
+
+    ``model_dir`` is given at load: the module and its parents are then located without
+    running them and refused unless they are files of an installed distribution outside the
+    model, the code paths of loaded models and the current directory (with ``trust_code``,
+    only the model and code paths are refused). At save (``model_dir`` None) the class is
+    the caller's own.
+    """
     from saveur.python_model import PythonModel
+    from saveur.security import check_installed_module
 
     if not isinstance(reference, str) or not _REFERENCE_RE.fullmatch(reference):
         raise MLmodelError(f"python_model_class {reference!r} is not 'package.module:Class'")
@@ -287,6 +305,16 @@ def _import_reference(reference: str) -> type:
             f"python_model_class {reference!r} is refused: only PythonModel subclasses from "
             "installed packages may be named (not the standard library or a __main__ module)"
         )
+    origin = None
+    if model_dir is not None:
+        from saveur.loading import model_code_dirs
+
+        try:
+            origin = check_installed_module(
+                module_name, [model_dir, *model_code_dirs()], installed_only=not trust_code
+            )
+        except TrustError as e:
+            raise TrustError(f"python_model_class {reference!r} is refused: {e}") from None
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
@@ -297,6 +325,14 @@ def _import_reference(reference: str) -> type:
             f"python_model_class {reference!r}: importing {module_name!r} failed: "
             f"{type(e).__name__}: {e}"
         ) from e
+    loaded = getattr(getattr(module, "__spec__", None), "origin", None)
+    if origin is not None and (loaded is None or os.path.realpath(loaded) != origin):
+        # The import found another file than the one checked (a race, or a finder that
+        # answers differently twice): refuse whatever it is before anything uses it.
+        raise TrustError(
+            f"python_model_class {reference!r} is refused: {module_name!r} was imported from "
+            f"{loaded!r}, not from the installed file {origin!r} that was checked"
+        )
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, PythonModel)):
         raise TrustError(
@@ -310,7 +346,10 @@ def _instantiate(conf: dict[str, Any], context: LoadContext) -> object:
     from saveur.security import contained_path, require_trust
 
     if "python_model_class" in conf:
-        return _import_reference(str(conf["python_model_class"]))()
+        reference = conf["python_model_class"]
+        if not isinstance(reference, str):
+            raise MLmodelError(f"python_model_class {reference!r} is not 'package.module:Class'")
+        return _import_reference(reference, context.model_dir, context.trust_code)()
     if "model_code" in conf:
         code = contained_path(context.model_dir, str(conf["model_code"]), "model_code")
         require_trust(context.trust_code, f"the model code file {conf['model_code']!r}")
@@ -340,7 +379,19 @@ def _instantiate_for_save(model: str | Path, ctx: PythonModelContext) -> object:
 
 def _run_model_code(path: Path) -> object:
     import runpy
+    from importlib.util import MAGIC_NUMBER
 
+    from saveur.security import open_regular
+
+    # runpy runs a file that starts with the bytecode magic number as bytecode, whatever its
+    # name: a model's code is its source, never compiled bytecode.
+    with open_regular(path, "model code file") as f:
+        head = f.read(len(MAGIC_NUMBER))
+    if path.suffix != ".py" or head == MAGIC_NUMBER:
+        raise MLmodelError(
+            f"the model code file {path.name!r} is not Python source (.py); compiled "
+            "bytecode is refused"
+        )
     with _set_model_lock:
         _current_model.clear()
         try:

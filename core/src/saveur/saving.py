@@ -28,6 +28,15 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 CODE_DIR = "code"
+_BYTECODE_SUFFIXES = frozenset({".pyc", ".pyo"})
+
+
+def _not_source(rel: str, is_dir: bool) -> bool:
+    """What a code path copy leaves out: bytecode caches, bytecode files and ``.git``."""
+    name = rel.rsplit("/", 1)[-1]
+    if is_dir:
+        return name in {"__pycache__", ".git"}
+    return Path(name).suffix in _BYTECODE_SUFFIXES
 
 
 def save_model(
@@ -166,6 +175,8 @@ def _umask() -> int:
 def _copy_code_paths(model_dir: Path, code_paths: Sequence[str | os.PathLike[str]]) -> Path:
     if isinstance(code_paths, (str, os.PathLike)):
         raise SaveError("code_paths must be a list of paths, not a single path")
+    from saveur.security import copy_regular_file, walk_files
+
     dest = model_dir / CODE_DIR
     dest.mkdir()
     for item in code_paths:
@@ -176,12 +187,19 @@ def _copy_code_paths(model_dir: Path, code_paths: Sequence[str | os.PathLike[str
         if target.exists():
             raise SaveError(f"two code paths share the name {src.name!r}; rename one of them")
         if src.is_dir():
-            shutil.copytree(
-                src, target, symlinks=False,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"),
+            # Bytecode is never copied: a model's code is its reviewed source, and a .pyc
+            # (cached or sourceless) would run instead of it. Special files and links that
+            # leave the code path are refused by the walk.
+            for rel, path in walk_files(src, links="inside", skip=_not_source, what="code path"):
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                copy_regular_file(path, target / rel)
+            target.mkdir(exist_ok=True)
+        elif src.suffix in _BYTECODE_SUFFIXES:
+            raise SaveError(
+                f"code path {str(item)!r} is compiled bytecode; pass the .py source instead"
             )
         else:
-            shutil.copy2(src, target)
+            copy_regular_file(src, target)
     return dest
 
 
@@ -326,9 +344,8 @@ def _seal_digests_only(mlmodel: Model, model_dir: Path) -> None:
     from saveur import __version__
     from saveur.security import compute_digests
 
-    digests = {
-        rel: digest for rel, digest in compute_digests(model_dir).items()
-        if "__pycache__/" not in rel and not rel.endswith(".pyc") and not rel.startswith(".MLmodel-")
-    }
+    # Every file, bytecode included: a file left out of the digests could replace code that
+    # was reviewed (a .pyc runs instead of its source) and nobody would notice.
+    digests = compute_digests(model_dir)
     mlmodel.saveur = {**(mlmodel.saveur or {}), "version": __version__, "digests": digests}
     mlmodel.model_size_bytes = sum((model_dir / rel).stat().st_size for rel in digests)

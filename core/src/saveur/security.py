@@ -11,18 +11,24 @@ Limits, on purpose:
   model from running code; for ``models:/`` URIs the registry's MLmodel digest anchors the
   file digests (models registered without digests are sealed at registration).
 - A by-reference ``python_model_class`` is imported to check that it is a ``PythonModel``
-  subclass, and importing runs the module's top-level code. That code is installed in the
-  environment (the same code any ``import`` of the package runs), so it needs no trust; the
-  standard library, ``__main__`` modules (command-line entry points that act at import) and
-  anything that fails or exits at import are refused.
+  subclass, and importing runs the module's top-level code. Before that, every module of
+  the dotted name is located without running it and must be a file of an installed
+  distribution outside the model and the current directory (:func:`check_installed_module`):
+  that code is the environment's (the same code any ``import`` of the package runs), so it
+  needs no trust. The standard library, ``__main__`` modules (command-line entry points
+  that act at import) and anything that fails or exits at import are refused.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
 from saveur.errors import IntegrityError, TrustError, UnsafePathError
 
@@ -47,12 +53,54 @@ def require_trust(trust_code: bool, what: str) -> None:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Return the hex SHA-256 of a file, read in chunks."""
+    """Return the hex SHA-256 of a regular file, read in chunks (see :func:`open_regular`)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def open_regular(path: str | os.PathLike[str], what: str = "model file") -> BinaryIO:
+    """Open ``path`` for reading in binary mode, refusing anything but a regular file.
+
+    Opening a FIFO blocks until a writer comes and a device (``/dev/zero``) never ends: the
+    file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a file
+    swapped for a FIFO after a directory walk checked it still cannot hang the reader.
+    """
+    refused = UnsafePathError(
+        f"{what} {os.fspath(path)!r} is not a regular file (a FIFO, socket or device); refused"
+    )
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = stat.S_IFREG  # missing or unreadable: the caller's own error says so
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise refused from None  # a socket (ENXIO), a device without a driver...
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):  # what open() says of a directory
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        if not stat.S_ISREG(mode):
+            raise refused
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def copy_regular_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Copy the regular file ``src`` to ``dst`` (created or truncated); never a special file."""
+    import shutil
+
+    with open_regular(src, "file") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout, _CHUNK)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -104,50 +152,89 @@ def private_tempdir(parent: str | os.PathLike[str] | None = None, prefix: str = 
     return path
 
 
+def walk_files(
+    root: str | os.PathLike[str],
+    *,
+    links: str = "refuse",
+    skip: Callable[[str, bool], bool] | None = None,
+    what: str = "model file",
+) -> list[tuple[str, Path]]:
+    """Every regular file under ``root`` as sorted ``(posix relative path, path)`` pairs.
+
+    The one walk of a model (or any directory saveur copies or seals): FIFOs, sockets and
+    devices are refused with :class:`UnsafePathError` (reading one hangs or never ends), and
+    so are symlinked directories and links that leave ``root``. ``links="refuse"`` refuses
+    every link (saved models never contain one); ``links="inside"`` lets a link to a regular
+    file inside ``root`` through, as its path. ``skip(rel, is_dir)`` drops entries without
+    looking inside them (``__pycache__`` when copying code). Nothing is opened: only
+    ``lstat`` and, for a link, ``stat`` of its target, which cannot block.
+    """
+    base = Path(root)
+    real_root = Path(os.path.realpath(base))
+    found: list[tuple[str, Path]] = []
+    pending = [base]
+    while pending:
+        here = pending.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError as e:
+            raise UnsafePathError(f"cannot list {str(here)!r}: {e.strerror}") from None
+        for entry in entries:
+            full = Path(entry.path)
+            rel = full.relative_to(base).as_posix()
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode):
+                if links != "inside":
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symbolic link; links are refused"
+                    )
+                try:
+                    mode = os.stat(full).st_mode
+                except OSError:
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symbolic link to nothing; refused"
+                    ) from None
+                real = Path(os.path.realpath(full))
+                if (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and real_root not in real.parents:
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symbolic link to {str(real)!r}, outside "
+                        f"{str(base)!r}; refused"
+                    )
+                if stat.S_ISDIR(mode):
+                    raise UnsafePathError(
+                        f"{what} {rel!r} is a symlinked directory; refused (copy its contents)"
+                    )
+            if stat.S_ISDIR(mode):
+                if skip is None or not skip(rel, True):
+                    pending.append(full)
+            elif stat.S_ISREG(mode):
+                if skip is None or not skip(rel, False):
+                    found.append((rel, full))
+            else:
+                raise UnsafePathError(
+                    f"{what} {rel!r} is not a regular file (a FIFO, socket or device); refused"
+                )
+    found.sort()
+    return found
+
+
 def iter_model_files(model_dir: Path) -> list[str]:
     """List every regular file under ``model_dir`` (POSIX relative paths), MLmodel excluded.
 
-    A symlink inside a model is refused: saved models never contain links, and a link is the
-    classic way to make a loader read outside the model.
+    Links and special files are refused (:func:`walk_files`): saved models never contain
+    links, and a link is the classic way to make a loader read outside the model.
     """
-    files: list[str] = []
-    root = Path(model_dir)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            full = Path(dirpath) / name
-            if full.is_symlink():
-                rel = full.relative_to(root).as_posix()
-                raise UnsafePathError(f"model file {rel!r} is a symbolic link; links are refused")
-        for name in filenames:
-            rel = (Path(dirpath) / name).relative_to(root).as_posix()
-            if rel != "MLmodel":
-                files.append(rel)
-    files.sort()
-    return files
+    return [rel for rel, _ in walk_files(model_dir) if rel != "MLmodel"]
 
 
 def refuse_special_files(model_dir: Path) -> None:
-    """Refuse FIFOs, sockets and device files in a model (also behind a link).
+    """Refuse FIFOs, sockets, devices and links that leave the model, anywhere in it.
 
     Reading a FIFO blocks forever and a device can be endless (``/dev/zero``): a model that
-    carries one would hang whatever opens it, digests or not.
+    carries one would hang whatever opens it, digests or not. Links that stay inside are
+    left to the digest check (a model saved by MLflow records no digests).
     """
-    import stat
-
-    root = Path(model_dir)
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            full = Path(dirpath) / name
-            try:
-                mode = full.stat().st_mode
-            except OSError:
-                continue  # a dangling link: whoever opens it gets a clear "missing" error
-            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-                rel = full.relative_to(root).as_posix()
-                raise UnsafePathError(
-                    f"model file {rel!r} is not a regular file (a FIFO, socket or device); "
-                    "refused"
-                )
+    walk_files(model_dir, links="inside")
 
 
 def compute_digests(model_dir: Path) -> dict[str, str]:
@@ -170,3 +257,158 @@ def verify_digests(model_dir: Path, digests: dict[str, str]) -> None:
                 f"(expected {expected[:12]}…, got {actual[:12]}…); the model was modified after "
                 "saving. If the edit was deliberate, run `saveur models reseal`"
             )
+
+
+def check_installed_module(
+    module_name: str, refused_dirs: Sequence[Path] = (), *, installed_only: bool = True
+) -> str | None:
+    """Check, without importing anything, that ``module_name`` is installed code.
+
+    Every module of the dotted chain (``a``, ``a.b``, ``a.b.c``: importing one runs its
+    parents first) is located the way the import system would find it (``sys.meta_path``
+    finders, each parent's ``__path__``) but not executed: ``importlib.util.find_spec`` of a
+    dotted name would import the parents. Each module file must belong to an installed
+    distribution (listed in its ``RECORD``, or under the project of an editable install)
+    whose metadata is not in the current directory, and lie outside ``refused_dirs`` (the
+    model directory and code paths of loaded models). A directory on ``sys.path`` only
+    because it is the current directory (``python -c``, ``python -m``, a notebook) is thus
+    never a source of code for an untrusted model. ``installed_only=False`` (the caller
+    trusts the model's code) drops the distribution rule, never ``refused_dirs``. Returns the
+    final module's file, or ``None`` for a namespace package; raises :class:`TrustError`
+    naming the module.
+    """
+    import sys
+
+    refused = [Path(os.path.realpath(d)) for d in refused_dirs]
+    owners = _installed_owners(refused) if installed_only else None
+    search: list[str] | None = None
+    origin: str | None = None
+    parts = module_name.split(".")
+    for i in range(len(parts)):
+        name = ".".join(parts[: i + 1])
+        module = sys.modules.get(name)
+        spec = getattr(module, "__spec__", None) if module is not None else _find_spec(name, search)
+        if spec is None and module is None:
+            raise TrustError(
+                f"module {name!r} is not installed (it cannot be found without importing it); "
+                "a model may only name classes of installed packages"
+            )
+        origin = getattr(spec, "origin", None) if spec is not None else None
+        if origin is None and module is not None:
+            origin = getattr(module, "__file__", None)
+        has_location = bool(getattr(spec, "has_location", origin is not None))
+        locations = (
+            getattr(module, "__path__", None) if module is not None
+            else getattr(spec, "submodule_search_locations", None)
+        )
+        if origin is not None and has_location:
+            origin = os.path.realpath(origin)
+            _check_origin(name, origin, refused, owners)
+        elif locations is None:
+            raise TrustError(
+                f"module {name!r} is not a file of an installed package (a built-in or "
+                "frozen module); refused"
+            )
+        else:
+            origin = None  # a namespace package: no code of its own runs
+        if i < len(parts) - 1 and locations is None:
+            raise TrustError(f"module {name!r} is not a package, so {module_name!r} is refused")
+        search = list(locations) if locations is not None else None
+    return origin
+
+
+def _find_spec(name: str, search: list[str] | None) -> Any:
+    """What ``importlib`` does to find ``name``, minus importing its parents."""
+    import sys
+    from importlib.machinery import PathFinder
+
+    for finder in list(sys.meta_path):
+        if finder is PathFinder:
+            # PathFinder.find_spec builds a namespace package's path from its parent
+            # *module* (KeyError when the parent is not imported); its _get_spec does the
+            # same search and leaves the portions as a plain list.
+            spec = PathFinder._get_spec(name, sys.path if search is None else search)
+            if spec is not None and spec.loader is None:
+                if not spec.submodule_search_locations:
+                    continue
+                spec.origin = None  # a namespace package
+            if spec is not None:
+                return spec
+            continue
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        spec = find(name, search, None)
+        if spec is not None:
+            return spec
+    return None
+
+
+def _check_origin(
+    name: str, origin: str, refused: list[Path], owners: list[tuple[Any, Path | None]] | None
+) -> None:
+    real = Path(os.path.realpath(origin))
+    for directory in refused:
+        if directory == real or directory in real.parents:
+            raise TrustError(
+                f"module {name!r} would be imported from {str(real)!r}, inside the model "
+                f"directory or a model's code path ({str(directory)!r}); a model may only name "
+                "classes of installed packages, never code it carries"
+            )
+    if owners is None:
+        return
+    for dist, project in owners:
+        if project is not None and project in real.parents:
+            return
+        if _in_record(dist, real):
+            return
+    raise TrustError(
+        f"module {name!r} would be imported from {str(real)!r}, which is not a file of any "
+        "installed distribution (the current directory, a path on sys.path, or code next to "
+        "the model?); install the package that defines the class, or load with "
+        "trust_code=True only if you trust the model"
+    )
+
+
+def _installed_owners(refused: list[Path]) -> list[tuple[Any, Path | None]]:
+    """Installed distributions, each with its project directory when installed editable.
+
+    Distributions whose metadata sits in the current directory or in a refused directory are
+    left out: a ``*.dist-info`` planted next to the code would otherwise vouch for it.
+    """
+    import json
+    from importlib.metadata import distributions
+    from urllib.parse import unquote, urlparse
+
+    cwd = Path(os.path.realpath(os.getcwd()))
+    owners: list[tuple[Any, Path | None]] = []
+    for dist in distributions():
+        base = Path(os.path.realpath(dist.locate_file("")))
+        if base == cwd or any(d == base or d in base.parents for d in refused):
+            continue
+        project = None
+        try:
+            direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        except ValueError:
+            direct = {}
+        if isinstance(direct, dict) and (direct.get("dir_info") or {}).get("editable"):
+            url = urlparse(str(direct.get("url", "")))
+            if url.scheme == "file":
+                project = Path(os.path.realpath(unquote(url.path)))
+                if project == cwd or any(d == project or d in project.parents for d in refused):
+                    project = None  # an editable "project" that is the cwd or holds a model
+        owners.append((dist, project))
+    return owners
+
+
+def _in_record(dist: Any, real: Path) -> bool:
+    # Cheap filter first: most distributions do not mention the file name at all.
+    listing = "".join(
+        dist.read_text(name) or "" for name in ("RECORD", "installed-files.txt", "SOURCES.txt")
+    )
+    if real.name not in listing:
+        return False
+    for file in dist.files or ():
+        if file.name == real.name and Path(os.path.realpath(dist.locate_file(file))) == real:
+            return True
+    return False

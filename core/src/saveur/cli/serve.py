@@ -25,6 +25,9 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--env-manager", choices=("local", "uv"), default="local",
                        help="local: this environment (default); uv: a cached virtualenv built "
                             "from the model's requirements")
+    serve.add_argument("--allow-build", action="store_true",
+                       help="with --env-manager uv: allow building requirements that have no "
+                            "wheel (runs their build backend); default: wheels only")
     serve.add_argument("--trust-code", action="store_true", default=None,
                        help="allow loading code the model carries (pickles, code files)")
     serve.add_argument("--name", default=None,
@@ -58,6 +61,13 @@ def _serve(args: argparse.Namespace) -> int:
     from saveur.security import trust_from_env
 
     trust = trust_from_env(args.trust_code)
+    if args.allow_build and args.env_manager != "uv":
+        from saveur.errors import EnvironmentBuildError
+
+        raise EnvironmentBuildError(
+            "--allow-build only applies to --env-manager uv (it lets uv build requirements "
+            "that have no wheel); drop it, or add --env-manager uv"
+        )
     if args.env_manager == "uv":
         return _serve_in_uv_env(args, trust)
     from saveur.environment.envmanager import warn_on_local_mismatch
@@ -90,7 +100,7 @@ def _serve_in_uv_env(args: argparse.Namespace, trust: bool) -> NoReturn:
     from saveur.loading import open_model
 
     model_dir = open_model(args.model_uri).path
-    python = build_env(model_dir)
+    python = build_env(model_dir, allow_build=args.allow_build)
     command = [
         str(python), "-m", "saveur",
         "serve", "-m", str(model_dir), "--env-manager", "local",

@@ -23,7 +23,7 @@ from saveur.environment._pins import pin_requirement as pin_requirement
 from saveur.environment._pins import saveur_requirement as saveur_requirement
 from saveur.environment._resolve import _clean_lines, _try_parse
 from saveur.environment._resolve import resolve_requirements as resolve_requirements
-from saveur.errors import EnvironmentBuildError, SaveError
+from saveur.errors import EnvironmentBuildError, SaveError, SaveurError
 
 __all__ = [
     "CONDA_ENV_FILE_NAME",
@@ -124,8 +124,11 @@ def read_requirements(model_dir: Path) -> list[str]:
     model_dir = Path(model_dir)
     req_file = model_dir / REQUIREMENTS_FILE_NAME
     if req_file.is_file():
+        from saveur.security import open_regular
+
         try:
-            text = req_file.read_text(encoding="utf-8")
+            with open_regular(req_file, "requirements file") as f:
+                text = f.read(_MAX_ENV_FILE_BYTES + 1).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise EnvironmentBuildError(f"cannot read '{req_file}': {exc}") from exc
         return list(_clean_lines(text.splitlines()))
@@ -187,11 +190,12 @@ def read_python_env(model_dir: Path) -> dict[str, Any]:
 def _load_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
-    from saveur.mlmodel import check_yaml_shape
+    from saveur.mlmodel import check_plain_data, check_yaml_shape
+    from saveur.security import open_regular
 
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read(_MAX_ENV_FILE_BYTES + 1)
+        with open_regular(path, "environment file") as f:
+            text = f.read(_MAX_ENV_FILE_BYTES + 1).decode("utf-8")
         if len(text) > _MAX_ENV_FILE_BYTES:
             raise EnvironmentBuildError(
                 f"'{path}' is over {_MAX_ENV_FILE_BYTES} bytes; an environment file lists "
@@ -204,10 +208,19 @@ def _load_yaml(path: Path) -> dict[str, Any]:
         raise EnvironmentBuildError(f"cannot read '{path}': {exc}") from exc
     except yaml.YAMLError as exc:
         raise EnvironmentBuildError(f"'{path}' is not valid YAML: {exc}") from exc
+    except SaveurError:
+        raise
+    except Exception as exc:
+        # PyYAML's constructors on a hostile scalar: a 5,000-digit integer, a bad timestamp
+        # (ValueError, or AttributeError under a !!timestamp tag), bad base64...
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise EnvironmentBuildError(f"'{path}' has a value that cannot be read: {detail}"
+                                    ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise EnvironmentBuildError(f"'{path}' is malformed: expected a mapping at the top level")
+    check_plain_data(data, f"'{path}'", EnvironmentBuildError)
     return data
 
 

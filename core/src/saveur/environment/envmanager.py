@@ -115,13 +115,20 @@ def plan_env(model_dir: Path, *, extras: tuple[str, ...] = ("serve",)) -> EnvPla
     return EnvPlan(python=python, index_requirements=index, local_distributions=local)
 
 
+#: File name endings of archives and built distributions: a requirement line that ends with
+#: one names a file (uv would build a local sdist, running its build backend), not a project.
+_ARCHIVE_SUFFIXES = (".whl", ".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz", ".tbz2", ".xz",
+                     ".txz", ".lz", ".lzma", ".zst", ".egg", ".pybundle", ".7z", ".rar")
+
+
 def _check_index_requirement(model_dir: Path, line: str) -> None:
     """Refuse a requirement line that chooses where code comes from, or is not a requirement.
 
     A model must not pick the package index (``--index-url``, ``--extra-index-url``,
-    ``--find-links``, ``--trusted-host``), a URL (``pkg @ https://...``, ``git+...``) or a
-    local path (``-e ./src``, ``/tmp/pkg``) to install from: building such a source runs its
-    code. Only named requirements are installed, from the index the deployer set up for uv.
+    ``--find-links``, ``--trusted-host``), a URL (``pkg @ https://...``, ``git+...``,
+    ``file:``) or a file (``-e ./src``, ``/tmp/pkg``, ``evilpkg-1.0.tar.gz``, which is also
+    a valid project name) to install from: building such a source runs its code. Only named
+    requirements are installed, from the index the deployer set up for uv.
     """
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -130,10 +137,16 @@ def _check_index_requirement(model_dir: Path, line: str) -> None:
         what = "a pip option"
     else:
         try:
-            if Requirement(line).url:
-                what = "a direct URL"
+            requirement = Requirement(line)
         except InvalidRequirement:
             what = "a path, URL or malformed requirement"
+        else:
+            if requirement.url:
+                what = "a direct URL"
+            elif requirement.name.lower().endswith(_ARCHIVE_SUFFIXES):
+                what = "a file name (an archive or wheel)"
+            elif "/" in line or "\\" in line or "file:" in line.lower():
+                what = "a path or URL"  # in a marker, say: nothing a requirement needs
     if what is not None:
         raise EnvironmentBuildError(
             f"requirements.txt of '{model_dir}' has {line[:120]!r}, {what}: --env-manager uv "
@@ -153,37 +166,55 @@ def env_cache_dir() -> Path:
     return Path(base) / "saveur" / "envs"
 
 
-def build_env(model_dir: Path, *, extras: tuple[str, ...] = ("serve",)) -> Path:
-    """Return the Python of a cached uv environment for the model, building it if needed."""
+def build_env(
+    model_dir: Path, *, extras: tuple[str, ...] = ("serve",), allow_build: bool = False
+) -> Path:
+    """Return the Python of a cached uv environment for the model, building it if needed.
+
+    Requirements are installed from wheels only: building a source distribution runs its
+    build backend, code chosen by whoever published it. ``allow_build=True`` (``saveur serve
+    --allow-build``) is the deployer's consent to build. uv runs in an empty private
+    directory, so nothing near the model (or in the caller's directory: a ``uv.toml``, a
+    ``pyproject.toml``, a file named like a requirement) takes part.
+    """
     plan = plan_env(model_dir, extras=extras)
     root = env_cache_dir()
-    final = root / plan.key()
+    key = plan.key() + ("-built" if allow_build else "")
+    final = root / key
     python = final / "bin" / "python"
     if (final / _MARKER).is_file() and python.exists():
         _log.info("reusing the environment at %s", final)
         return python
     uv = _uv()
-    interpreter = find_python(plan.python, uv)
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".build-{plan.key()}-", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=f".build-{key}-", dir=root))
     try:
+        empty = staging / "cwd"
+        empty.mkdir(mode=0o700)
+        interpreter = find_python(plan.python, uv, cwd=empty)
         wheels = staging / "wheels"
         wheels.mkdir()
         local = [
-            _with_extras(local_wheel(name, wheels, uv), extras)
+            _with_extras(local_wheel(name, wheels, uv, cwd=empty), extras)
             for name, extras in sorted(plan.local_distributions.items())
         ]
         venv = staging / "venv"
         _run([uv, "venv", "--relocatable", "--no-python-downloads", "--python",
-              str(interpreter), str(venv)], "create the virtual environment")
+              str(interpreter), str(venv)], "create the virtual environment", cwd=empty)
         requirements = staging / "requirements.txt"
         requirements.write_text("\n".join([*plan.index_requirements, *local]) + "\n")
-        _run([uv, "pip", "install", "--no-python-downloads", "--python",
-              str(venv / "bin" / "python"), "--find-links", str(wheels),
-              "-r", str(requirements)], "install the model's requirements")
+        install = [uv, "pip", "install", "--no-python-downloads", "--python",
+                   str(venv / "bin" / "python"), "--find-links", str(wheels)]
+        if not allow_build:
+            install.append("--no-build")
+        _run([*install, "-r", str(requirements)],
+             "install the model's requirements" + ("" if allow_build else
+             " from wheels only (a requirement with no wheel needs `--allow-build`, the "
+             "deployer's consent to run its build backend)"), cwd=empty)
         (venv / _MARKER).write_text(json.dumps({
             "python": plan.python, "index_requirements": plan.index_requirements,
             "local_distributions": sorted(plan.local_distributions),
+            "allow_build": allow_build,
         }, indent=2))
         try:
             os.rename(venv, final)
@@ -196,19 +227,25 @@ def build_env(model_dir: Path, *, extras: tuple[str, ...] = ("serve",)) -> Path:
     return python
 
 
-def find_python(version: str, uv: str | None = None) -> Path:
-    """An installed interpreter of minor version ``version`` (``3.11``); uv downloads none."""
+def find_python(version: str, uv: str | None = None, *, cwd: Path | None = None) -> Path:
+    """An installed interpreter of minor version ``version`` (``3.11``); uv downloads none.
+
+    ``cwd`` is where uv runs (it reads ``.python-version`` files there); an empty directory
+    by default.
+    """
     uv = uv or _uv()
-    result = subprocess.run(
-        [uv, "python", "find", "--no-python-downloads", version],
-        capture_output=True, text=True, check=False,
-    )
-    if result.returncode == 0 and result.stdout.strip():
-        return Path(result.stdout.strip().splitlines()[0])
-    listed = subprocess.run(
-        [uv, "python", "list", "--only-installed", "--no-python-downloads"],
-        capture_output=True, text=True, check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="saveur-uv-") as scratch:
+        where = str(cwd or scratch)
+        result = subprocess.run(
+            [uv, "python", "find", "--no-python-downloads", version],
+            capture_output=True, text=True, check=False, cwd=where,
+        )
+        if result.returncode == 0 and result.stdout.strip():
+            return Path(result.stdout.strip().splitlines()[0])
+        listed = subprocess.run(
+            [uv, "python", "list", "--only-installed", "--no-python-downloads"],
+            capture_output=True, text=True, check=False, cwd=where,
+        )
     found = sorted({_minor(line.split()[0].split("-")[1]) for line in listed.stdout.splitlines()
                     if line.strip() and "-" in line.split()[0]})
     raise EnvironmentBuildError(
@@ -218,7 +255,9 @@ def find_python(version: str, uv: str | None = None) -> Path:
     )
 
 
-def local_wheel(dist_name: str, dest: Path, uv: str | None = None) -> Path:
+def local_wheel(
+    dist_name: str, dest: Path, uv: str | None = None, *, cwd: Path | None = None
+) -> Path:
     """A wheel of the installed distribution ``dist_name``, built from where it came from.
 
     A distribution installed from a local source tree (editable or not) is built from that
@@ -236,8 +275,9 @@ def local_wheel(dist_name: str, dest: Path, uv: str | None = None) -> Path:
     source = _source_of(dist)
     if source is not None and source.is_dir():
         before = set(dest.glob("*.whl"))
+        # The deployer's own installed source tree, not the model's: building it is theirs.
         _run([uv or _uv(), "build", "--wheel", "--out-dir", str(dest), str(source)],
-             f"build a wheel of {dist_name} from {source}")
+             f"build a wheel of {dist_name} from {source}", cwd=cwd)
         built = [w for w in set(dest.glob("*.whl")) - before
                  if _wheel_name(w) == _normalize(dist_name)]
         if built:
@@ -262,8 +302,9 @@ def _uv() -> str:
     return uv
 
 
-def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run(command: list[str], what: str, *, cwd: Path | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False,
+                            cwd=None if cwd is None else str(cwd))
     if result.returncode != 0:
         tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
         raise EnvironmentBuildError(f"could not {what}: {tail}")

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from saveur.errors import StoreError, UnsafePathError
+from saveur.errors import StoreError
+from saveur.security import copy_regular_file, open_regular
 from saveur.store._validation import contained, validate_artifact_path
 
 
@@ -43,7 +44,7 @@ class LocalArtifactRoot:
         dst = contained(self.root, rel)  # re-check: a parent may be a symlink made meanwhile
         tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.partial")
         try:
-            shutil.copyfile(src, tmp)
+            copy_regular_file(src, tmp)
             os.replace(tmp, dst)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -51,10 +52,11 @@ class LocalArtifactRoot:
         return dst.stat().st_size
 
     def get_file(self, rel: str, dst: Path) -> None:
-        shutil.copyfile(contained(self.root, rel), dst)
+        copy_regular_file(contained(self.root, rel), dst)
 
     def read_bytes(self, rel: str) -> bytes:
-        return contained(self.root, rel).read_bytes()
+        with open_regular(contained(self.root, rel), "artifact") as f:
+            return f.read()
 
     def local_path(self, rel: str) -> Path | None:
         return contained(self.root, rel)
@@ -116,30 +118,14 @@ def open_artifact_root(root: str) -> ArtifactRoot:
 def iter_source_files(source: Path) -> Iterator[tuple[str, Path]]:
     """Yield ``(relative posix path, file)`` for every file under ``source``, sorted.
 
-    Symlinks are followed only when they stay inside ``source``; one that leaves it (a way
-    to copy ``/etc/passwd`` into a store) is refused, as are symlinked directories.
+    The walk every model directory goes through (:func:`saveur.security.walk_files`): links
+    are followed only to regular files inside ``source`` (one that leaves it is a way to copy
+    ``/etc/passwd`` into a store), symlinked directories and special files (a FIFO hangs the
+    copy, a device never ends) are refused.
     """
-    real_root = Path(os.path.realpath(source))
-    found: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
-        here = Path(dirpath)
-        for name in list(dirnames):
-            if (here / name).is_symlink():
-                raise UnsafePathError(
-                    f"{here / name} is a symlinked directory; copy its contents instead"
-                )
-        for name in filenames:
-            path = here / name
-            if path.is_symlink():
-                real = Path(os.path.realpath(path))
-                if real_root not in real.parents:
-                    raise UnsafePathError(
-                        f"{path} is a symlink to {real}, outside {source}; refusing to copy it"
-                    )
-                if not real.is_file():
-                    raise UnsafePathError(f"{path} is a symlink to something that is not a file")
-            rel = path.relative_to(source).as_posix()
-            validate_artifact_path(rel, what=f"file name {rel!r} under {source}")
-            found.append((rel, path))
-    found.sort()
+    from saveur.security import walk_files
+
+    found = walk_files(source, links="inside", what="file")
+    for rel, _path in found:
+        validate_artifact_path(rel, what=f"file name {rel!r} under {source}")
     return iter(found)

@@ -199,6 +199,13 @@ def _check_model(files: list[tuple[str, Path]], model_uri: str) -> str:
         raise MLmodelError(f"cannot register {model_uri!r}: it has no MLmodel file")
     digests = Model.load(mlmodel_path).digests
     if digests is not None:
+        unrecorded = sorted(rel for rel in by_rel if rel != MLMODEL and rel not in digests)
+        if unrecorded:
+            raise IntegrityError(
+                f"cannot register {model_uri!r}: file {unrecorded[0]!r} is not recorded in "
+                "MLmodel (added after saving?); if the edit was deliberate, run "
+                "`saveur models reseal` first"
+            )
         for rel, expected in digests.items():
             path = by_rel.get(rel)
             if path is None:

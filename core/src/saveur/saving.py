@@ -114,6 +114,9 @@ def write_model(
     options = dict(flavor_options)
     if code_dir is not None:
         options["_code_dir"] = CODE_DIR
+    if input_example is not None:
+        # A plugin that traces the model (torch.export) needs the example's data part.
+        options["_input_example"] = _split_example(input_example)[0]
     saved = plugins.save_model(flavor, model, model_dir, options)
 
     mlmodel = Model(metadata=metadata, run_id=run_id, artifact_path=artifact_path)

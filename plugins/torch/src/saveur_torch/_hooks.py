@@ -94,7 +94,7 @@ def saveur_save_model(
             "loader_module": MLFLOW_LOADER,
             "data": _formats.DATA_DIR,
             "pickle_module_name": _formats.MLFLOW_PICKLE_MODULE,
-            "model_config": {"device": None},
+            "config": {"device": None},
         }
         return SavedFlavor(flavor_conf=flavor_conf, pyfunc_conf=pyfunc_conf, files=files)
     if fmt == _formats.STATE_DICT:

@@ -24,9 +24,9 @@ import saveur_torch
 from saveur.errors import TrustError
 from saveur.models import Model
 
-mlflow = pytest.importorskip("mlflow", reason="MLflow is not installed (tox -e torch-mlflow)")
-import mlflow.pytorch  # noqa: E402
-import mlflow.pyfunc  # noqa: E402
+pytest.importorskip("mlflow", reason="MLflow is not installed (tox -e torch-mlflow)")
+import mlflow.pyfunc
+import mlflow.pytorch
 
 
 def _x(rows: int, cols: int = 20, seed: int = 0) -> np.ndarray:

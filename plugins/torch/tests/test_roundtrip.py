@@ -15,6 +15,7 @@ from torch_models import (
     TinyImageNet,
     TwoInputs,
     TwoOutputs,
+    WithNonPersistentBuffer,
     trained,
 )
 
@@ -174,6 +175,15 @@ def test_tied_weights_round_trip_through_safetensors(tmp_path):
     loaded = saveur_torch.load_model(tmp_path / "m")
     assert loaded.a.weight is loaded.b.weight
     x = np.random.RandomState(0).randn(2, 4).astype(np.float32)
+    np.testing.assert_allclose(_forward(loaded, x).numpy(), _forward(model, x).numpy())
+
+
+def test_state_dict_with_a_non_persistent_buffer_is_rebuilt_with_it(tmp_path):
+    model = trained(WithNonPersistentBuffer())
+    saveur_torch.save_model(model, tmp_path / "m", serialization_format="state_dict")
+    loaded = saveur_torch.load_model(tmp_path / "m")
+    assert not any(t.is_meta for t in loaded.buffers())
+    x = np.random.RandomState(0).randn(2, 3).astype(np.float32)
     np.testing.assert_allclose(_forward(loaded, x).numpy(), _forward(model, x).numpy())
 
 

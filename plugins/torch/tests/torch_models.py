@@ -86,3 +86,15 @@ def trained(module: nn.Module, seed: int = 0) -> nn.Module:
     for p in module.parameters():
         nn.init.normal_(p, std=0.5)
     return module.eval()
+
+
+class WithNonPersistentBuffer(nn.Module):
+    """A buffer the state_dict does not hold: the module cannot be built on the meta device."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.register_buffer("offset", torch.full((3,), 0.5), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x) + self.offset

@@ -166,7 +166,13 @@ def load_export(path: Path, rel_name: str, *, trust_code: bool) -> Any:
     except Exception as e:
         raise PluginError(f"cannot load the exported program {rel_name!r}: "
                           f"{type(e).__name__}: {e}") from e
-    return program.module()
+    # Without the compiled guard function the module checks its inputs with torch's
+    # constraint checker instead (same shapes and ranges, no generated code), and a
+    # pyfunc with a tensor signature can turn that check off: the signature already did it.
+    try:
+        return program.module(check_guards=False)
+    except TypeError:  # a torch without the argument
+        return program.module()
 
 
 # --- state_dict ---------------------------------------------------------------------------
@@ -306,26 +312,62 @@ def load_state_dict(
 
     if not isinstance(init_kwargs, dict):
         raise MLmodelError("the 'pytorch' flavor's init_kwargs must be a mapping")
+    torch = import_torch()
     cls = import_module_class(ref, model_dir, trust_code=trust_code)
-    try:
-        module = cls(**init_kwargs)
-    except Exception as e:
-        raise PluginError(f"rebuilding {ref} with init_kwargs {init_kwargs!r} failed: "
-                          f"{type(e).__name__}: {e}") from e
     try:
         state = load_file(str(path), device="cpu")
     except Exception as e:
         raise PluginError(f"{rel_name!r} is not a readable safetensors file: {e}") from e
-    fresh = module.state_dict()
-    tied = len({t.untyped_storage().data_ptr() for t in fresh.values() if t.numel()}) < len(
-        [t for t in fresh.values() if t.numel()])
+    # Built on the meta device, the module allocates and initializes no weights (random
+    # init of 100 MB costs more than reading them); the loaded tensors are then assigned.
     try:
-        # assign=True keeps the loaded tensors instead of copying them into fresh ones (no
-        # second copy of the weights); tied weights need the copy, which keeps them tied.
-        module.load_state_dict(state, strict=True, assign=not tied)
+        with torch.device("meta"):
+            module = cls(**init_kwargs)
+    except Exception:
+        module = None
+    if module is not None:
+        module = _assign_weights(module, state, rel_name, ref)
+    if module is None:  # a class that cannot live on meta (non-persistent buffers, say)
+        try:
+            module = cls(**init_kwargs)
+        except Exception as e:
+            raise PluginError(f"rebuilding {ref} with init_kwargs {init_kwargs!r} failed: "
+                              f"{type(e).__name__}: {e}") from e
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise PluginError(f"the weights in {rel_name!r} do not fit {ref}: {e}") from e
+    return module
+
+
+def _assign_weights(module: Any, state: dict[str, Any], rel_name: str, ref: str) -> Any:
+    """Assign ``state`` into a meta-device module, tying shared tensors again; None if unfit."""
+    shared: dict[int, list[str]] = {}
+    for name, tensor in [*module.named_parameters(remove_duplicate=False),
+                         *module.named_buffers(remove_duplicate=False)]:
+        shared.setdefault(id(tensor), []).append(name)
+    try:
+        module.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:
         raise PluginError(f"the weights in {rel_name!r} do not fit {ref}: {e}") from e
+    for names in shared.values():
+        if len(names) > 1:  # tied weights: one tensor again, as the class built them
+            first = module.get_parameter(names[0]) if _is_param(module, names[0]) else (
+                module.get_buffer(names[0]))
+            for name in names[1:]:
+                owner, _, attr = name.rpartition(".")
+                setattr(module.get_submodule(owner), attr, first)
+    if any(t.is_meta for t in [*module.parameters(), *module.buffers()]):
+        return None
     return module
+
+
+def _is_param(module: Any, name: str) -> bool:
+    try:
+        module.get_parameter(name)
+    except AttributeError:
+        return False
+    return True
 
 
 # --- pickle -------------------------------------------------------------------------------

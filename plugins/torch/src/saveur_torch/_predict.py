@@ -91,6 +91,16 @@ def build_predict(module: Any, device: str, signature: Any, *, set_eval_mode: bo
     torch = import_torch()
     if set_eval_mode:
         set_eval(module)
+    inputs = getattr(signature, "inputs", None)
+    if (
+        hasattr(module, "validate_inputs")  # an exported program's module
+        and inputs is not None
+        and inputs.is_tensor_spec()
+        and len(inputs.inputs) == 1
+    ):
+        # The signature already checked the one tensor's shape and dtype; torch's own check
+        # of the same costs about twice the forward of a small model.
+        module.validate_inputs = False
     names = forward_names(module)
     float_dtype = _float_dtype(module)
     out_names = _output_names(signature)

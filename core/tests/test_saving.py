@@ -132,3 +132,39 @@ def test_output_schema_of_a_1d_prediction_on_columns_is_one_column_as_mlflow(tmp
                                      input_example=frame)
     assert model.signature.to_dict()["outputs"] == '[{"type": "long", "required": true}]'
     assert model.load_input_example(tmp_path / "m").equals(frame)
+
+
+class _Recording:
+    """Records the options its save hook gets, then stops the save."""
+
+    def __init__(self) -> None:
+        self.options: dict = {}
+
+    @hookimpl
+    def saveur_flavors(self):
+        from saveur.hookspecs import FlavorInfo
+
+        return [FlavorInfo(key="rec", distribution="saveur-rec")]
+
+    @hookimpl
+    def saveur_save_model(self, flavor, model, path, options):
+        self.options = dict(options)
+        raise RuntimeError("recorded")
+
+
+def test_the_input_example_reaches_the_plugin_as_a_host_note(tmp_path, host_plugins):
+    # A plugin that traces its model (torch.export) needs the example's data, not its params.
+    import numpy as np
+
+    from saveur import plugins
+
+    recording = _Recording()
+    plugins.reset_plugins(plugins.build_plugins(entry_points=False, extra=[("rec", recording)]))
+    data = np.ones((2, 3))
+    with pytest.raises(RuntimeError, match="recorded"):
+        saveur.save_model(object(), tmp_path / "m", flavor="rec",
+                          input_example=(data, {"temperature": 0.5}))
+    assert recording.options["_input_example"] is data
+    with pytest.raises(RuntimeError, match="recorded"):
+        saveur.save_model(object(), tmp_path / "m", flavor="rec")
+    assert "_input_example" not in recording.options

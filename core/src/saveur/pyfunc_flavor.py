@@ -88,7 +88,8 @@ def saveur_save_model(
     options = dict(options)
     artifacts = options.pop("artifacts", None)
     model_config = options.pop("model_config", None)
-    options.pop("_code_dir", None)
+    # Keys with a leading underscore are the host's notes (_code_dir, _input_example).
+    options = {k: v for k, v in options.items() if not k.startswith("_")}
     if options:
         raise SaveError(f"unknown options for a custom Python model: {sorted(options)}")
     conf: dict[str, Any] = {"loader_module": LOADER_MODULE}

@@ -93,6 +93,21 @@ def test_named_tensor_inputs_from_a_dict_in_any_order(tmp_path, fmt):
                                atol=1e-6)
 
 
+def test_a_nested_list_example_is_one_input_and_a_tuple_is_one_per_argument(tmp_path):
+    model = trained(MLP(n_in=2, hidden=4))
+    saveur_torch.save_model(model, tmp_path / "list", example_inputs=[[1.0, 2.0], [3.0, 4.0]])
+    two = trained(TwoInputs())
+    rng = np.random.RandomState(0)
+    numbers, extra = rng.randn(2, 3).astype(np.float32), rng.randn(2, 4).astype(np.float32)
+    saveur_torch.save_model(two, tmp_path / "tuple", example_inputs=(numbers, extra))
+    out = saveur.pyfunc.load_model(tmp_path / "tuple").predict({"numbers": numbers,
+                                                                "extra": extra})
+    np.testing.assert_allclose(out, _forward(two, numbers, extra).numpy(), rtol=1e-5, atol=1e-6)
+    x = np.ones((5, 2), dtype=np.float32)
+    np.testing.assert_allclose(saveur.pyfunc.load_model(tmp_path / "list").predict(x),
+                               _forward(model, x).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_dataframe_input_becomes_a_float_tensor(tmp_path):
     model = trained(MLP(n_in=3, hidden=4))
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3, 4], "c": [0.5, -1.0]})

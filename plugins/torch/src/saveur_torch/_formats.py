@@ -97,7 +97,12 @@ def example_tensors(example: Any, forward_names: list[str] | None) -> tuple[Any,
         else:
             ordered = list(example)
         return tuple(one(example[n], f"input {n!r}") for n in ordered)
-    if isinstance(example, (tuple, list)) and example and not np.isscalar(example[0]):
+    # A tuple, or a list of arrays, is one value per forward argument (as in MLflow); a
+    # nested list of numbers is one array.
+    if isinstance(example, tuple) or (
+        isinstance(example, list) and example
+        and all(isinstance(v, (np.ndarray, torch.Tensor)) for v in example)
+    ):
         return tuple(one(v, f"input {i}") for i, v in enumerate(example))
     return (one(example, "input"),)
 

@@ -194,3 +194,14 @@ def test_a_file_that_is_not_a_zip_is_refused(model_dir: Path) -> None:
     (model_dir / PT2).write_bytes(pickle.dumps({"not": "a zip"}))
     reseal(model_dir)
     _refused(model_dir, "model.pt2")
+
+
+def test_an_archive_with_two_entries_of_one_name_is_refused(model_dir: Path) -> None:
+    archive = model_dir / PT2
+    with zipfile.ZipFile(archive) as z:
+        name = next(n for n in z.namelist() if n.endswith("models/model.json"))
+        original = z.read(name)
+    with zipfile.ZipFile(archive, "a") as z, pytest.warns(UserWarning, match="Duplicate"):
+        z.writestr(name, original)
+    reseal(model_dir)
+    _refused(model_dir, "appears twice")

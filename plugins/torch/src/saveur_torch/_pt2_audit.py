@@ -115,6 +115,11 @@ def audit_pt2(path: Path, rel_name: str) -> None:
         raise TrustError(f"{rel_name!r} is not a pt2 (zip) archive: {e}") from None
     with archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
+        names = [info.filename for info in infos]
+        if len(set(names)) != len(names):
+            # Two entries of one name: the audit would read one and torch maybe the other.
+            dup = sorted({n for n in names if names.count(n) > 1})[0]
+            raise _refuse(rel_name, dup, "appears twice in the archive")
         prefix = _archive_prefix(infos, rel_name)
         members = {info.filename[len(prefix):]: info for info in infos}
         raw_records = _raw_tensor_records(archive, members, rel_name)

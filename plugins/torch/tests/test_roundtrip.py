@@ -354,3 +354,36 @@ def test_cpu_is_the_default_device(tmp_path):
     saveur_torch.save_model(trained(MLP()), tmp_path / "m", serialization_format="state_dict",
                             init_kwargs={})
     assert next(saveur_torch.load_model(tmp_path / "m").parameters()).device.type == "cpu"
+
+
+def test_state_dict_class_shipped_in_code_paths_loads_with_trust(tmp_path, monkeypatch):
+    import sys
+    import textwrap
+
+    src = tmp_path / "src" / "shipped_net.py"
+    src.parent.mkdir()
+    src.write_text(textwrap.dedent("""
+        import torch
+
+        class ShippedNet(torch.nn.Module):
+            def __init__(self, width=3):
+                super().__init__()
+                self.lin = torch.nn.Linear(width, 2)
+
+            def forward(self, x):
+                return self.lin(x)
+    """))
+    monkeypatch.syspath_prepend(str(src.parent))
+    import shipped_net
+
+    model = trained(shipped_net.ShippedNet(width=4))
+    saveur_torch.save_model(model, tmp_path / "m", serialization_format="state_dict",
+                            init_kwargs={"width": 4}, code_paths=[str(src)])
+    # From now on only the model's code/ folder provides the class.
+    monkeypatch.delitem(sys.modules, "shipped_net")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(src.parent)])
+    with pytest.raises(TrustError, match="code"):
+        saveur_torch.load_model(tmp_path / "m")
+    loaded = saveur_torch.load_model(tmp_path / "m", trust_code=True)
+    x = np.random.RandomState(0).randn(2, 4).astype(np.float32)
+    np.testing.assert_allclose(_forward(loaded, x).numpy(), _forward(model, x).numpy())

@@ -51,11 +51,14 @@ PACKAGES: tuple[str, ...] = (
     "onnx",
     "onnxruntime",
     "skl2onnx",
+    # the CPU wheel from /opt/wheels where it exists (an index alone serves the CUDA build)
+    "torch==2.13.0",
+    "safetensors",
 )
 
 #: Plugin folders installed editable when they exist. Listed explicitly: a plugin for a heavy
-#: framework (torch) must not be pulled in by accident.
-PLUGINS: tuple[str, ...] = ("sklearn", "onnx")
+#: framework is here on purpose (torch, with its CPU wheel pinned in PACKAGES), never by accident.
+PLUGINS: tuple[str, ...] = ("sklearn", "onnx", "torch")
 
 
 def venv_python(venv: Path = VENV_DIR) -> Path:

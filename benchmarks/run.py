@@ -67,7 +67,8 @@ def _env_report(python: Path) -> str:
         "    try: return m.version(d)\n"
         "    except m.PackageNotFoundError: return 'not installed'\n"
         "print('python', platform.python_version())\n"
-        "for d in ('saveur', 'saveur-sklearn', 'mlflow', 'scikit-learn', 'pandas', 'numpy'):\n"
+        "for d in ('saveur', 'saveur-sklearn', 'saveur-torch', 'mlflow', 'scikit-learn',\n"
+        "          'torch', 'pandas', 'numpy'):\n"
         "    print(d, v(d))\n"
     )
     versions = (

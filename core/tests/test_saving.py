@@ -200,3 +200,40 @@ def test_host_options_never_reach_the_save_hook(tmp_path, echo_model, host_plugi
     saveur.save_model(echo_model, tmp_path / "m", code_paths=[code], metadata={"a": 1},
                       pip_requirements=["x==1"])
     assert (tmp_path / "m" / "code" / "helper.py").is_file()
+
+
+class _RecordsExample:
+    """Records the input example its save hook gets, then stops the save."""
+
+    def __init__(self) -> None:
+        self.examples: list = []
+
+    @hookimpl
+    def saveur_flavors(self):
+        from saveur.hookspecs import FlavorInfo
+
+        return [FlavorInfo(key="rec", distribution="saveur-rec")]
+
+    @hookimpl
+    def saveur_save_model(self, options, input_example):
+        self.examples.append((dict(options), input_example))
+        raise RuntimeError("recorded")
+
+
+def test_the_save_hook_gets_the_input_examples_data_part(tmp_path, host_plugins):
+    # A plugin that traces its model (torch.export) needs the example's data, not its params.
+    import numpy as np
+
+    from saveur import plugins
+
+    recording = _RecordsExample()
+    plugins.reset_plugins(plugins.build_plugins(entry_points=False, extra=[("rec", recording)]))
+    data = np.ones((2, 3))
+    with pytest.raises(RuntimeError, match="recorded"):
+        saveur.save_model(object(), tmp_path / "m", flavor="rec",
+                          input_example=(data, {"temperature": 0.5}))
+    with pytest.raises(RuntimeError, match="recorded"):
+        saveur.save_model(object(), tmp_path / "m", flavor="rec")
+    (options, example), (_, none) = recording.examples
+    assert example is data and none is None
+    assert options == {}

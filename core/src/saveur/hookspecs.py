@@ -164,7 +164,7 @@ def saveur_resolve_uri(uri: str) -> ResolvedURI | None:
 
 @hookspec
 def saveur_save_model(  # type: ignore[empty-body]
-    flavor: str, model: object, path: Path, options: dict[str, Any]
+    flavor: str, model: object, path: Path, options: dict[str, Any], input_example: object
 ) -> SavedFlavor:
     """Write ``model`` into the (private, empty) directory ``path``.
 
@@ -175,6 +175,9 @@ def saveur_save_model(  # type: ignore[empty-body]
     :param model: the framework object.
     :param path: the staging model directory; MLmodel and env files are the host's job.
     :param options: the caller's flavor options (``serialization_format=...``).
+    :param input_example: the data part of the caller's ``input_example`` (without its
+        params), or ``None``; for plugins that trace the model (``torch.export``). The host
+        writes the example files itself.
     :return: the flavor and pyfunc configuration to record in MLmodel.
     """
 

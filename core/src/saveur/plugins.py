@@ -183,12 +183,17 @@ class Plugins:
 
     # --- flavor-keyed hooks ----------------------------------------------------------
     def save_model(
-        self, flavor: str, model: object, path: Path, options: dict[str, Any]
+        self,
+        flavor: str,
+        model: object,
+        path: Path,
+        options: dict[str, Any],
+        input_example: object = None,
     ) -> SavedFlavor:
         """Call the owning plugin's save hook."""
         result = self._call_owner(
             flavor, "saveur_save_model",
-            flavor=flavor, model=model, path=path, options=options,
+            flavor=flavor, model=model, path=path, options=options, input_example=input_example,
         )
         from saveur.hookspecs import SavedFlavor
 

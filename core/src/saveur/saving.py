@@ -120,7 +120,11 @@ def write_model(
     plugins.flavor_info(flavor)  # fail early, naming the distribution, if not installed
 
     code_dir = _copy_code_paths(model_dir, code_paths) if code_paths else None
-    saved = plugins.save_model(flavor, model, model_dir, dict(flavor_options))
+    # A plugin that traces the model (torch.export) gets the example's data part.
+    example_data = None if input_example is None else _split_example(input_example)[0]
+    saved = plugins.save_model(
+        flavor, model, model_dir, dict(flavor_options), input_example=example_data
+    )
 
     mlmodel = Model(metadata=metadata, run_id=run_id, artifact_path=artifact_path)
     _record_flavors(mlmodel, flavor, saved, code_dir)

@@ -45,8 +45,9 @@ def _per_call(fns: dict[str, Callable[[int], object]], *, inner: int, repeat: in
 
 def _model():
     import numpy as np
-    import saveur_onnx
     from sklearn.linear_model import LogisticRegression
+
+    import saveur_onnx
 
     rng = np.random.RandomState(0)
     X = rng.randn(500, 10).astype(np.float32)
@@ -57,9 +58,9 @@ def _model():
 def bench_predict(root: Path, proto, mlflow_ok: bool) -> None:
     import numpy as np
     import onnxruntime as ort
-    import saveur_onnx
 
     import saveur.pyfunc
+    import saveur_onnx
 
     rng = np.random.RandomState(1)
     # Distinct one-row arrays, the same for every side, as a server builds one per request.

@@ -85,8 +85,9 @@ def mlp():
 
 @pytest.fixture(scope="session")
 def mlp_onnx(mlp):
-    import saveur_onnx
     import torch
+
+    import saveur_onnx
 
     return saveur_onnx.from_torch(mlp, torch.zeros(3, 4), input_names=["x"],
                                   output_names=["logits"])

@@ -45,10 +45,9 @@ class PortableConformance(OnnxFixtures, FlavorConformance):
     ):
         # Replaces the kit's check, which expects no signature: an ONNX graph declares its
         # tensors, so saving without one records the signature derived from the graph.
-        from saveur_onnx._predict import derive_signature
-
         import saveur.pyfunc
         from saveur.testing import assert_predictions_equal
+        from saveur_onnx._predict import derive_signature
 
         save(model, tmp_path / "model")
         pyfunc_model = saveur.pyfunc.load_model(tmp_path / "model")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 
 import pytest
-import saveur_onnx
 from conftest import linear
 
 import saveur
 import saveur.pyfunc
+import saveur_onnx
 from saveur.errors import IntegrityError, UnsafePathError
 from saveur.saving import reseal
 

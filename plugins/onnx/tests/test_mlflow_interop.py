@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import saveur_onnx
 from conftest import linear, two_in_two_out, xy
 
 import saveur
 import saveur.pyfunc
+import saveur_onnx
 
 pytest.importorskip("mlflow", reason="MLflow is not installed (tox -e onnx-mlflow)")
 import mlflow

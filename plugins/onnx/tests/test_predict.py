@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import saveur_onnx
 from conftest import run_session, two_in_two_out, xy
 
 import saveur.pyfunc
+import saveur_onnx
 from saveur.errors import SchemaError
 
 A = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, 0.5]], dtype=np.float32)

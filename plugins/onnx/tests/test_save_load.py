@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import saveur_onnx
 from conftest import linear, run_session, two_in_two_out, xy
 
 import saveur
 import saveur.pyfunc
+import saveur_onnx
 from saveur.errors import MissingDependencyError, PluginError, SaveError
 from saveur.models import Model
 from saveur.testing import block_modules

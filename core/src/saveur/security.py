@@ -327,7 +327,9 @@ def _find_spec(name: str, search: list[str] | None) -> Any:
             # PathFinder.find_spec builds a namespace package's path from its parent
             # *module* (KeyError when the parent is not imported); its _get_spec does the
             # same search and leaves the portions as a plain list.
-            spec = PathFinder._get_spec(name, sys.path if search is None else search)
+            spec = PathFinder._get_spec(  # type: ignore[attr-defined]
+                name, sys.path if search is None else search
+            )
             if spec is not None and spec.loader is None:
                 if not spec.submodule_search_locations:
                     continue
@@ -383,7 +385,7 @@ def _installed_owners(refused: list[Path]) -> list[tuple[Any, Path | None]]:
     cwd = Path(os.path.realpath(os.getcwd()))
     owners: list[tuple[Any, Path | None]] = []
     for dist in distributions():
-        base = Path(os.path.realpath(dist.locate_file("")))
+        base = Path(os.path.realpath(str(dist.locate_file(""))))
         if base == cwd or any(d == base or d in base.parents for d in refused):
             continue
         project = None

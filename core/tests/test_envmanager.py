@@ -119,3 +119,10 @@ def test_build_env_installs_saveur_from_the_running_installation_and_caches(tmp_
     assert out.strip() == saveur.__version__
     assert envmanager.build_env(model) == python  # cached: same env, no rebuild
     assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_the_old_import_path_is_the_same_module():
+    import saveur.envmanager as old
+    from saveur.environment import envmanager as new
+
+    assert old is new

@@ -33,6 +33,14 @@ class FlavorInfo:
     packages it needs at load (``["scikit-learn", "skops"]``), used in error messages;
     ``loader_modules`` the module names that may appear as ``python_function.loader_module``
     for models of this flavor (MLflow's ``mlflow.sklearn`` and the plugin's own module).
+
+    ``mlflow_loader_module`` is set by a plugin whose flavor MLflow also has
+    (``"mlflow.sklearn"``): it promises that the ``python_function`` block it saves is exactly
+    the one MLflow 3 writes for that flavor, naming that module, so the model loads in stock
+    MLflow with no saveur distribution installed (a *portable* model). Its requirements then
+    name no saveur distribution; the host records the plugin in MLmodel's ``saveur`` block.
+    ``None`` (the default) keeps the plugin's own loader module, and the model's requirements
+    pin the plugin and saveur.
     """
 
     key: str
@@ -40,6 +48,7 @@ class FlavorInfo:
     framework_requirements: tuple[str, ...] = ()
     loader_modules: tuple[str, ...] = ()
     description: str = ""
+    mlflow_loader_module: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +196,9 @@ def saveur_infer_requirements(  # type: ignore[empty-body]
 
     Called on the plugin that owns ``flavor`` after its save hook. Pin the framework and the
     plugin's own distribution as installed (``scikit-learn==1.9.1``,
-    ``saveur-sklearn==0.1.0``); the host adds ``saveur`` itself. Never run the model.
+    ``saveur-sklearn==0.1.0``); the host adds ``saveur`` itself. A plugin that declares
+    ``FlavorInfo.mlflow_loader_module`` pins no saveur distribution: its models must install
+    from a package index alone. Never run the model.
 
     :param flavor: the flavor key.
     :param model_dir: the staging model directory as saved.

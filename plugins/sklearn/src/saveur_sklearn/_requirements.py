@@ -21,11 +21,14 @@ def _pinned(dist: str) -> str | None:
 
 
 def infer_requirements(serialization_format: str) -> list[str]:
-    """Pin scikit-learn, numpy, scipy, the format's library and saveur-sklearn as installed."""
+    """Pin scikit-learn, numpy, scipy and the format's library as installed.
+
+    saveur-sklearn is not pinned: its models name MLflow's loader and install from a package
+    index alone; MLmodel's ``saveur`` block records the plugin that wrote them.
+    """
     dists = ["scikit-learn", "numpy", "scipy"]
     if serialization_format == SKOPS:
         dists.append("skops")
     elif serialization_format == CLOUDPICKLE:
         dists.append("cloudpickle")
-    dists.append(DISTRIBUTION)
     return [pin for pin in map(_pinned, dists) if pin is not None]

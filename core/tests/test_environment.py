@@ -532,3 +532,11 @@ def test_check_skips_paths_options_comments_and_foreign_markers() -> None:
 def test_check_keeps_applicable_marker_in_message() -> None:
     line = "no-such-dist-saveur==1.0; python_version >= '3.0'"
     assert check_installed_versions([line]) == [f"{line} required, not installed"]
+
+
+def test_a_portable_model_gets_no_saveur_pin() -> None:
+    assert resolve_requirements(["scikit-learn==1.9.1"], pin_saveur=False) == [
+        "scikit-learn==1.9.1"]
+    # A caller who names saveur still gets it: only the host's own pin is left out.
+    assert resolve_requirements([], extra_pip_requirements=["saveur==0.1.0"],
+                                pin_saveur=False) == ["saveur==0.1.0"]

@@ -35,11 +35,21 @@ def test_mlflow_is_replaced_by_saveur_and_the_flavor_plugin(tmp_path):
     assert plan.local_distributions == {"saveur": {"serve"}, "saveur-echo": set()}
 
 
+def test_the_owning_plugin_is_added_when_the_model_names_no_saveur_distribution(tmp_path):
+    # A portable model lists neither saveur nor its plugin: this installation supplies both.
+    model = _model_dir(tmp_path, ["mlflow>=3.17.2,<4", "numpy==2.4.6"])
+    plan = envmanager.plan_env(model)
+    assert plan.index_requirements == ["numpy==2.4.6"]
+    assert plan.local_distributions == {"saveur": {"serve"}, "saveur-echo": set()}
+
+
 def test_saveur_requirements_never_come_from_the_index(tmp_path):
     model = _model_dir(tmp_path, ["saveur[postgres]==0.1.0", "saveur_sklearn==0.1.0", "pandas"])
     plan = envmanager.plan_env(model, extras=())
     assert plan.index_requirements == ["pandas"]
-    assert plan.local_distributions == {"saveur": {"postgres"}, "saveur-sklearn": set()}
+    # saveur-echo owns the model's loader module here, so it comes too.
+    assert plan.local_distributions == {"saveur": {"postgres"}, "saveur-sklearn": set(),
+                                        "saveur-echo": set()}
 
 
 def test_the_cache_key_follows_the_requirements(tmp_path):
@@ -108,7 +118,9 @@ def test_local_mismatches_are_logged_as_warnings(tmp_path, caplog):
 def test_build_env_installs_saveur_from_the_running_installation_and_caches(tmp_path,
                                                                             monkeypatch):
     monkeypatch.setenv("SAVEUR_ENV_CACHE", str(tmp_path / "cache"))
-    model = _model_dir(tmp_path, ["saveur==0.1.0"])
+    # A custom loader module, owned by no plugin: the env gets saveur alone (saveur-echo is
+    # registered in these tests but not installed, so no wheel of it could be built).
+    model = _model_dir(tmp_path, ["saveur==0.1.0"], loader="a_custom_loader")
     python = envmanager.build_env(model)
     out = subprocess.run(
         [str(python), "-c", "import saveur, uvicorn; print(saveur.__version__)"],

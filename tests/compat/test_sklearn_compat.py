@@ -140,8 +140,7 @@ def test_saveur_saved_model_predicts_the_same_in_mlflow(
     output = getattr(model, predict_fn)(X)
     saveur_sklearn.save_model(model, tmp_model_dir, serialization_format=fmt,
                               pyfunc_predict_fn=predict_fn, signature=infer_signature(X, output))
-    if fmt != "skops":
-        monkeypatch.setenv("SAVEUR_TRUST_CODE", "1")  # MLflow's loader cannot pass trust
+    # Portable: MLflow's own mlflow.sklearn loads it, under MLflow's own rules.
     got = mlflow.pyfunc.load_model(str(tmp_model_dir)).predict(X)
     np.testing.assert_array_equal(np.asarray(got), output)
     ours = saveur.pyfunc.load_model(tmp_model_dir, trust_code=fmt != "skops").predict(X)
@@ -149,12 +148,61 @@ def test_saveur_saved_model_predicts_the_same_in_mlflow(
 
 
 @pytest.mark.parametrize("fmt", ["pickle", "cloudpickle"])
-def test_mlflow_refuses_saveur_pickle_without_the_deployers_consent(
-    tmp_model_dir, data, models, fmt
+def test_models_naming_saveur_sklearn_still_need_the_deployers_consent_in_mlflow(
+    tmp_model_dir, data, models, monkeypatch, fmt
 ):
+    # Models saved before saveur-sklearn became portable name its own loader module, which
+    # checks digests and asks for SAVEUR_TRUST_CODE=1 before unpickling.
+    from saveur.saving import reseal
+
+    X, _ = data
     saveur_sklearn.save_model(models["pipeline"], tmp_model_dir, serialization_format=fmt)
+    mlmodel = tmp_model_dir / "MLmodel"
+    mlmodel.write_text(mlmodel.read_text().replace("loader_module: mlflow.sklearn",
+                                                   "loader_module: saveur_sklearn"))
+    reseal(tmp_model_dir)
     with pytest.raises(TrustError, match="SAVEUR_TRUST_CODE=1"):
         mlflow.pyfunc.load_model(str(tmp_model_dir))
+    monkeypatch.setenv("SAVEUR_TRUST_CODE", "1")
+    got = mlflow.pyfunc.load_model(str(tmp_model_dir)).predict(X)
+    np.testing.assert_array_equal(got, models["pipeline"].predict(X))
+
+
+@pytest.mark.parametrize("predict_fn", PREDICT_FNS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_saveur_writes_mlflows_own_python_function_block_and_env_files(
+    tmp_path, data, models, fmt, predict_fn
+):
+    X, _ = data
+    model = models["pipeline"]
+    signature = infer_signature(X, getattr(model, predict_fn)(X))
+    ml_dir, sv_dir = tmp_path / "mlflow", tmp_path / "saveur"
+    mlflow.sklearn.save_model(model, str(ml_dir), serialization_format=fmt,
+                              pyfunc_predict_fn=predict_fn,
+                              signature=mlflow_infer_signature(X, getattr(model, predict_fn)(X)))
+    saveur_sklearn.save_model(model, sv_dir, serialization_format=fmt,
+                              pyfunc_predict_fn=predict_fn, signature=signature)
+    theirs = mlflow.models.Model.load(str(ml_dir)).flavors
+    ours = mlflow.models.Model.load(str(sv_dir)).flavors
+    assert ours["python_function"] == theirs["python_function"]
+    # skops_trusted_types: MLflow records what its caller passed (None here), saveur the
+    # types the file needs, for MLflow's loader; everything else is the same.
+    assert {k: v for k, v in ours["sklearn"].items() if k != "skops_trusted_types"} == \
+        {k: v for k, v in theirs["sklearn"].items() if k != "skops_trusted_types"}
+    assert sorted(p.name for p in sv_dir.iterdir()) == sorted(p.name for p in ml_dir.iterdir())
+    assert (sv_dir / "python_env.yaml").read_bytes() == (ml_dir / "python_env.yaml").read_bytes()
+    # requirements: MLflow pins itself and whatever its import scan saw (pandas, pytest...);
+    # saveur names MLflow as a range and pins exactly what the model needs, as installed.
+    mlflow_reqs = (ml_dir / "requirements.txt").read_text().splitlines()
+    saveur_reqs = (sv_dir / "requirements.txt").read_text().splitlines()
+    from saveur.portability import MLFLOW_REQUIREMENT
+
+    assert saveur_reqs[0] == MLFLOW_REQUIREMENT and mlflow_reqs[0].startswith("mlflow==")
+    assert set(saveur_reqs[1:]) <= set(mlflow_reqs), (saveur_reqs, mlflow_reqs)
+    framework = {"skops": "skops", "pickle": None, "cloudpickle": "cloudpickle"}[fmt]
+    for name in filter(None, ["scikit-learn", framework]):
+        assert any(r.startswith(f"{name}==") for r in saveur_reqs), saveur_reqs
+    assert not any(r.startswith("saveur") for r in saveur_reqs)
 
 
 def test_saveur_tree_model_loads_in_mlflow_sklearn_with_recorded_trusted_types(
@@ -189,5 +237,5 @@ def test_saveur_model_mlmodel_reads_in_mlflow(tmp_model_dir, data, models):
     conf = info.flavors["sklearn"]
     assert conf["serialization_format"] == "skops"
     assert conf["pickled_model"] == "model.skops"
-    assert info.flavors["python_function"]["loader_module"] == "saveur_sklearn"
+    assert info.flavors["python_function"]["loader_module"] == "mlflow.sklearn"
     assert json.loads(info.signature.to_dict()["inputs"])[0]["name"] == "f0"

@@ -54,6 +54,15 @@ class FlavorInfo:
     packages it needs at load (``["scikit-learn", "skops"]``), used in error messages;
     ``loader_modules`` the module names that may appear as ``python_function.loader_module``
     for models of this flavor (MLflow's ``mlflow.sklearn`` and the plugin's own module).
+
+    ``mlflow_loader_module`` is set by a plugin whose flavor MLflow also has
+    (``"mlflow.sklearn"``): a model whose saved ``python_function`` block names that module
+    promises to be exactly the block MLflow 3 writes for that flavor, so the model loads in
+    stock MLflow with no saveur distribution installed (a *portable* model). Its requirements
+    then name no saveur distribution; the host records the plugin in MLmodel's ``saveur``
+    block. A model saved with another loader module (a format MLflow lacks, such as
+    saveur-torch's ``state_dict``), or a flavor with ``None`` here (the default), keeps the
+    plugin's own loader module, and its requirements pin the plugin and saveur.
     """
 
     key: str
@@ -61,6 +70,7 @@ class FlavorInfo:
     framework_requirements: tuple[str, ...] = ()
     loader_modules: tuple[str, ...] = ()
     description: str = ""
+    mlflow_loader_module: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,8 +237,10 @@ def saveur_infer_requirements(  # type: ignore[empty-body]
     plugin's own distribution as installed (``scikit-learn==1.9.1``,
     ``saveur-sklearn==0.1.0``), and the distributions of the classes ``model`` holds (a
     pipeline step from another package); the host adds ``saveur`` itself and scans
-    ``code_paths``. Never run the model. An implementation may leave out ``model`` (or any
-    argument): pluggy passes only the arguments it names.
+    ``code_paths``. A model saved with ``FlavorInfo.mlflow_loader_module`` as its loader pins
+    no saveur distribution: it must install from a package index alone. Never run the model.
+    An implementation may leave out ``model`` (or any argument): pluggy passes only the
+    arguments it names.
 
     :param flavor: the flavor key.
     :param model: the object the save hook received.

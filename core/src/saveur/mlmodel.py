@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 MLMODEL_FILE_NAME = "MLmodel"
 PYFUNC_FLAVOR = "python_function"
-#: saveur's own key in MLmodel: ``{version: ..., digests: {relative_path: sha256}}``.
+#: saveur's own key in MLmodel: ``{version: ..., plugin: {distribution: ..., version: ...},
+#: digests: {relative_path: sha256}}``; ``plugin`` names what wrote the model (informational:
+#: nothing installs or trusts what it says).
 SAVEUR_KEY = "saveur"
 
 _UUID_RE = re.compile(r"^[0-9a-f]{32}$")

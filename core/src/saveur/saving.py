@@ -17,11 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saveur.errors import ModelExistsError, SaveError, SaveurError, SchemaError, SignatureError
+from saveur.errors import (
+    ModelExistsError,
+    PluginError,
+    SaveError,
+    SaveurError,
+    SchemaError,
+    SignatureError,
+)
 from saveur.mlmodel import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
 
 if TYPE_CHECKING:
-    from saveur.hookspecs import SavedFlavor
+    from saveur.hookspecs import FlavorInfo, SavedFlavor
     from saveur.plugins import Plugins
     from saveur.signature import ModelSignature
 
@@ -117,7 +124,7 @@ def write_model(
         raise SaveError(f"metadata must be a dict, got {type(metadata).__name__}")
     plugins = get_plugins()
     flavor = flavor or plugins.detect_flavor(model)
-    plugins.flavor_info(flavor)  # fail early, naming the distribution, if not installed
+    info = plugins.flavor_info(flavor)  # fail early, naming the distribution, if not installed
 
     code_dir = _copy_code_paths(model_dir, code_paths) if code_paths else None
     # A plugin that traces the model (torch.export) gets the example's data part.
@@ -126,8 +133,10 @@ def write_model(
         flavor, model, model_dir, dict(flavor_options), input_example=example_data
     )
 
+    portable = _is_portable(info, saved)
     mlmodel = Model(metadata=metadata, run_id=run_id, artifact_path=artifact_path)
     _record_flavors(mlmodel, flavor, saved, code_dir)
+    mlmodel.saveur = {"plugin": _plugin_record(plugins, flavor, info.distribution)}
     signature = _signature_and_example(
         mlmodel, plugins, flavor, model, model_dir, signature, input_example
     )
@@ -144,13 +153,65 @@ def write_model(
     inferred = plugins.infer_requirements(flavor, model, model_dir, mlmodel.flavors[flavor])
     if code_dir is not None:
         inferred += environment.infer_code_requirements([model_dir / CODE_DIR])
+    if portable:
+        inferred = _without_saveur(inferred)
     requirements = environment.resolve_requirements(
-        inferred, pip_requirements, extra_pip_requirements
+        inferred, pip_requirements, extra_pip_requirements, pin_saveur=not portable
     )
+    if portable:
+        requirements = _with_mlflow(requirements)
     environment.write_environment_files(model_dir, requirements)
 
     _seal(mlmodel, model_dir)
     return mlmodel
+
+
+def _is_portable(info: FlavorInfo, saved: SavedFlavor) -> bool:
+    """Whether the plugin saved this model for stock MLflow's own loader.
+
+    Decided per model: one plugin may save some formats for MLflow's loader (saveur-torch's
+    ``export``) and others for its own (``state_dict``), which then pin the plugin.
+    """
+    if info.mlflow_loader_module is None or saved.pyfunc_conf is None:
+        return False
+    return bool(saved.pyfunc_conf.get("loader_module") == info.mlflow_loader_module)
+
+
+def _without_saveur(inferred: list[str]) -> list[str]:
+    """Drop inferred saveur pins: a portable model installs from a package index alone.
+
+    The caller's own pip_requirements stand as given (``saveur models show`` then says why the
+    model is not portable); only an inferred pin would make it so behind their back.
+    """
+    from saveur.portability import names_saveur_distribution
+
+    return [r for r in inferred if not names_saveur_distribution(r)]
+
+
+def _with_mlflow(requirements: list[str]) -> list[str]:
+    """Name MLflow first, as MLflow does, unless the caller named it (or mlflow-skinny)."""
+    from saveur.portability import MLFLOW_REQUIREMENT, names_mlflow
+
+    if any(names_mlflow(r) for r in requirements):
+        return requirements
+    return [MLFLOW_REQUIREMENT, *requirements]
+
+
+def _plugin_record(plugins: Plugins, flavor: str, distribution: str) -> dict[str, str]:
+    """``{distribution, version}`` of the plugin that writes the model, for MLmodel's block."""
+    from saveur import __version__
+
+    for info, source, version in plugins.installed():
+        if info.key == flavor:
+            if source == "builtin":
+                version = __version__
+            break
+    else:  # pragma: no cover - flavor_info above has found it
+        version = None
+    record = {"distribution": distribution}
+    if version:
+        record["version"] = str(version)
+    return record
 
 
 def _refuse_existing(target: Path) -> None:

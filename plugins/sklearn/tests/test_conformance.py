@@ -58,6 +58,27 @@ class TestRandomForestPredictProba(SklearnFixtures, FlavorConformance):
         return model.predict_proba(model_input)
 
 
+class TestPipelinePickle(SklearnFixtures, FlavorConformance):
+    """Plain pickle: loads in saveur only with trust_code=True; portable like the others."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def model(cls):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression()).fit(*_frame())
+
+    @pytest.fixture
+    def save_options(self):
+        return {"serialization_format": "pickle"}
+
+    @pytest.fixture
+    def load_options(self):
+        return {"trust_code": True}
+
+
 class TestPipelineCloudpickle(SklearnFixtures, FlavorConformance):
     """cloudpickle: loads only with trust_code=True (SAVEUR_TRUST_CODE=1 under MLflow)."""
 

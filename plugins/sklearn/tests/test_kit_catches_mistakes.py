@@ -94,8 +94,15 @@ def test_missing_hook_fails():
         )
 
 
-def _model_dir(tmp_path, lines):
+def _model_dir(tmp_path, lines, *, plugin="saveur-sklearn", loader="mlflow.sklearn"):
+    import yaml
+
     (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\n")
+    doc = {"flavors": {"python_function": {"loader_module": loader, "model_path": "model.skops"},
+                       "sklearn": {"pickled_model": "model.skops"}}}
+    if plugin is not None:
+        doc["saveur"] = {"plugin": {"distribution": plugin, "version": "0.1.0"}}
+    (tmp_path / "MLmodel").write_text(yaml.safe_dump(doc))
     return tmp_path
 
 
@@ -104,12 +111,18 @@ def _info():
     return info
 
 
+def _non_portable_info():
+    import dataclasses
+
+    return dataclasses.replace(_info(), mlflow_loader_module=None)
+
+
 def test_unpinned_requirement_fails(tmp_path):
     model_dir = _model_dir(tmp_path, ["saveur==0.1.0", "saveur-sklearn==0.1.0",
                                       "scikit-learn>=1.0"])
     with pytest.raises(AssertionError, match="not pinned"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
-            model_dir, "saveur-sklearn", _info()
+            model_dir, "saveur-sklearn", _non_portable_info()
         )
 
 
@@ -117,7 +130,7 @@ def test_requirements_without_the_plugin_fail(tmp_path):
     model_dir = _model_dir(tmp_path, ["saveur==0.1.0", "scikit-learn==1.9.1"])
     with pytest.raises(AssertionError, match="saveur-sklearn missing"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
-            model_dir, "saveur-sklearn", _info()
+            model_dir, "saveur-sklearn", _non_portable_info()
         )
 
 
@@ -126,8 +139,43 @@ def test_local_version_label_fails(tmp_path):
                                       "scikit-learn==1.9.1+cpu"])
     with pytest.raises(AssertionError, match="local version labels"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
+            model_dir, "saveur-sklearn", _non_portable_info()
+        )
+
+
+def test_portable_requirements_naming_a_saveur_distribution_fail(tmp_path):
+    model_dir = _model_dir(tmp_path, ["mlflow>=3.17.2,<4", "saveur-sklearn==0.1.0",
+                                      "scikit-learn==1.9.1"])
+    with pytest.raises(AssertionError, match=r"names \['saveur-sklearn'\]"):
+        SaveTests().test_requirements_are_pinned_and_name_the_plugin(
             model_dir, "saveur-sklearn", _info()
         )
+
+
+def test_portable_model_without_the_plugin_record_fails(tmp_path):
+    model_dir = _model_dir(tmp_path, ["mlflow>=3.17.2,<4", "scikit-learn==1.9.1"], plugin=None)
+    with pytest.raises(AssertionError, match="saveur.plugin"):
+        SaveTests().test_requirements_are_pinned_and_name_the_plugin(
+            model_dir, "saveur-sklearn", _info()
+        )
+
+
+def test_portable_model_naming_another_loader_module_fails(tmp_path):
+    from saveur.testing import PortableFlavorTests
+
+    model_dir = _model_dir(tmp_path, ["scikit-learn==1.9.1"], loader="saveur_sklearn")
+    with pytest.raises(AssertionError, match="saveur_sklearn"):
+        PortableFlavorTests().test_portable_model_names_the_mlflow_loader_module(
+            model_dir, "mlflow.sklearn", _info()
+        )
+
+
+def test_portable_model_with_saveur_requirements_is_not_reported_portable(tmp_path):
+    from saveur.testing import PortableFlavorTests
+
+    model_dir = _model_dir(tmp_path, ["saveur==0.1.0", "scikit-learn==1.9.1"])
+    with pytest.raises(AssertionError, match="'saveur==0.1.0'"):
+        PortableFlavorTests().test_portable_model_is_reported_portable(model_dir, "mlflow.sklearn")
 
 
 def test_requirement_names_are_normalized():

@@ -23,7 +23,7 @@ def test_skops_is_the_default_and_records_mlflow_keys(tmp_path, forest):
         "skops_trusted_types": ["sklearn.tree._tree.Tree"],
     }
     assert saved.pyfunc_conf == {
-        "loader_module": "saveur_sklearn",
+        "loader_module": "mlflow.sklearn",
         "model_path": "model.skops",
         "predict_fn": "predict",
     }
@@ -147,3 +147,5 @@ def test_flavor_info():
     assert info.distribution == "saveur-sklearn"
     assert info.framework_requirements == ("scikit-learn", "skops")
     assert info.loader_modules == ("saveur_sklearn", "mlflow.sklearn")
+    # Portable: models name MLflow's loader; saveur_sklearn stays for models saved before.
+    assert info.mlflow_loader_module == "mlflow.sklearn"

@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     msub = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
     models.set_defaults(handler=lambda args: models.print_help() or 2)
 
-    show = msub.add_parser("show", help="flavors, signature, requirements and integrity")
+    show = msub.add_parser(
+        "show", help="flavors, signature, requirements, integrity and portability to MLflow"
+    )
     show.add_argument("model_uri", metavar="PATH_OR_URI")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_show)
@@ -76,6 +78,9 @@ def _describe(uri: str) -> dict[str, Any]:
             integrity = f"ok ({len(mlmodel.digests)} files verified)"
         except IntegrityError as e:
             integrity = f"FAILED: {e}"
+    from saveur.portability import check_portability
+
+    portability = check_portability(opened.path, mlmodel)
     sig = mlmodel.signature
     return {
         "path": str(opened.path),
@@ -83,6 +88,8 @@ def _describe(uri: str) -> dict[str, Any]:
         "signature": sig.to_dict() if sig is not None else None,
         "requirements": read_requirements(opened.path),
         "integrity": integrity,
+        "portable": {"portable": portability.portable, "reason": portability.reason},
+        "saved_by": (mlmodel.saveur or {}).get("plugin"),
         "model_uuid": mlmodel.model_uuid,
         "utc_time_created": mlmodel.utc_time_created,
         "run_id": mlmodel.run_id,
@@ -113,7 +120,31 @@ def _show(args: argparse.Namespace) -> int:
     for req in info["requirements"]:
         print(f"  {req}")
     print(f"integrity:  {info['integrity']}")
+    portable = info["portable"]
+    verdict = "yes" if portable["portable"] else "no"
+    print(f"portable:   {verdict}, to stock MLflow without saveur: {portable['reason']}")
+    saved_by = _saved_by(info["saved_by"])
+    if saved_by:
+        print(f"saved by:   {saved_by}")
     return 0 if not info["integrity"].startswith("FAILED") else 1
+
+
+def _saved_by(record: object) -> str | None:
+    """``saveur-sklearn 0.1.0`` from MLmodel's ``saveur.plugin``; shown only if well-formed.
+
+    The block is the model's own claim: anything but a plain name and version (control
+    characters that would rewrite the terminal, say) is not printed.
+    """
+    import re
+
+    if not isinstance(record, dict):
+        return None
+    name, version = record.get("distribution"), record.get("version")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        return None
+    if isinstance(version, str) and re.fullmatch(r"[A-Za-z0-9.+!_-]{1,64}", version):
+        return f"{name} {version}"
+    return name
 
 
 def _summarize_schema(raw: str) -> str:

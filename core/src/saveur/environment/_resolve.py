@@ -24,6 +24,8 @@ def resolve_requirements(
     inferred: list[str],
     pip_requirements: Sequence[str] | str | os.PathLike[str] | None = None,
     extra_pip_requirements: Sequence[str] | str | os.PathLike[str] | None = None,
+    *,
+    pin_saveur: bool = True,
 ) -> list[str]:
     """Merge inferred requirements with the caller's, as MLflow's ``save_model`` does.
 
@@ -32,7 +34,8 @@ def resolve_requirements(
     requirements file; ``-r other.txt`` lines are expanded, ``-c`` constraint files are refused.
     Requirements are deduplicated by normalized name (an explicit requirement wins over an
     inferred pin, two explicit ones are merged) and ``saveur`` is pinned first unless the
-    requirements already name it. Order: saveur, inferred (sorted), then the caller's as given.
+    requirements already name it or ``pin_saveur`` is false (a portable model, which stock
+    MLflow loads without saveur). Order: saveur, inferred (sorted), then the caller's as given.
     """
     if pip_requirements is not None and extra_pip_requirements is not None:
         raise SaveError(
@@ -60,7 +63,7 @@ def resolve_requirements(
     for req in explicit:
         merged.add(req, explicit=True)
     result = merged.to_list()
-    if not any(_names_saveur(r) for r in result):
+    if pin_saveur and not any(_names_saveur(r) for r in result):
         result.insert(0, saveur_requirement())
     return result
 

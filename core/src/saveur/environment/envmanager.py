@@ -5,8 +5,9 @@ model's pins. ``uv`` builds (once, cached by a hash of the requirements) a virtu
 from the model's ``requirements.txt`` and ``python_env.yaml``, with an interpreter of the same
 minor version found among those installed. ``saveur`` and ``saveur-*`` requirements are never
 resolved by name from an index (they may be unpublished, or someone else's): they are
-installed from local wheels built from the running installation. A model saved by MLflow
-lists ``mlflow==...``: that line becomes saveur plus the plugin of the model's flavor.
+installed from local wheels built from the running installation, as are saveur itself and the
+installed plugin that owns the model's flavor, which every env gets (a portable model, like
+one saved by MLflow, lists neither). The ``mlflow`` line of such a model is dropped.
 """
 
 from __future__ import annotations
@@ -96,12 +97,16 @@ def plan_env(model_dir: Path, *, extras: tuple[str, ...] = ("serve",)) -> EnvPla
     python = _minor(read_python_env(model_dir).get("python"))
     local: dict[str, set[str]] = {"saveur": set(extras)}
     index: list[str] = []
+    # The plugin that loads the model comes from this installation, whatever the model lists:
+    # a portable model (and one saved by MLflow) names no saveur distribution, and a model
+    # never chooses which distribution is built here (its `saveur` block is not read).
+    plugin = _flavor_distribution(model_dir)
+    if plugin is not None:
+        local.setdefault(plugin, set())
     for line in read_requirements(model_dir):
         name = _requirement_name(line)
         if name in _MLFLOW_NAMES:
-            plugin = _flavor_distribution(model_dir)
-            if plugin is not None:
-                local.setdefault(plugin, set())
+            continue  # MLflow's own loader is not used: saveur and the plugin replace it
         elif name is not None and (name == "saveur" or name.startswith("saveur-")):
             local.setdefault(name, set()).update(_requirement_extras(line))
         elif line.startswith(("-r", "-c", "--requirement", "--constraint")):

@@ -15,7 +15,8 @@ Install with ``pip install saveur[testing]``, then in your plugin's tests::
         def model_input(self): return some_input()
 
 :class:`FlavorConformance` is the whole contract; its parts (:class:`DiscoveryTests`,
-:class:`SaveTests`, :class:`LoadTests`, :class:`MlflowInteropTests`) can be used alone, each
+:class:`SaveTests`, :class:`LoadTests`, :class:`MlflowInteropTests`,
+:class:`PortableFlavorTests`) can be used alone, each
 together with :class:`FlavorFixtures`. ``docs/conformance-kit.md`` lists every check.
 """
 
@@ -35,6 +36,7 @@ from saveur.testing._helpers import (
 )
 from saveur.testing._load import LoadTests
 from saveur.testing._mlflow import MlflowInteropTests
+from saveur.testing._portable import PortableFlavorTests
 from saveur.testing._save import SaveTests
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "FlavorFixtures",
     "LoadTests",
     "MlflowInteropTests",
+    "PortableFlavorTests",
     "SaveTests",
     "assert_predictions_equal",
     "block_modules",
@@ -56,5 +59,11 @@ __all__ = [
 ]
 
 
-class FlavorConformance(DiscoveryTests, SaveTests, LoadTests, MlflowInteropTests, FlavorFixtures):
-    """Every conformance check; subclass it as ``TestYourFlavor`` and provide the fixtures."""
+class FlavorConformance(
+    DiscoveryTests, SaveTests, LoadTests, MlflowInteropTests, PortableFlavorTests, FlavorFixtures
+):
+    """Every conformance check; subclass it as ``TestYourFlavor`` and provide the fixtures.
+
+    The :class:`PortableFlavorTests` run only for a flavor that declares
+    ``FlavorInfo.mlflow_loader_module``.
+    """

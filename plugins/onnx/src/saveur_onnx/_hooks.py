@@ -38,6 +38,7 @@ def saveur_flavors() -> list[FlavorInfo]:
             distribution=DISTRIBUTION,
             framework_requirements=("onnx", "onnxruntime"),
             loader_modules=(MLFLOW_LOADER, "saveur_onnx"),
+            mlflow_loader_module=MLFLOW_LOADER,
             description="ONNX models (onnx.ModelProto or .onnx files), run with onnxruntime",
         )
     ]

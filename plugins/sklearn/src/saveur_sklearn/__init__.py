@@ -2,8 +2,9 @@
 
 Saves scikit-learn estimators and pipelines in the MLmodel format (skops by default; pickle
 and cloudpickle on request), loads them back safely, and serves them through pyfunc. Models
-saved by MLflow 3's ``mlflow.sklearn`` load the same way, and models saved here load in
-``mlflow.pyfunc.load_model`` through :func:`_load_pyfunc`.
+saved by MLflow 3's ``mlflow.sklearn`` load the same way, and models saved here name
+``mlflow.sklearn`` as their loader, so stock MLflow loads them with no saveur installed.
+:func:`_load_pyfunc` serves models saved by earlier versions, which name ``saveur_sklearn``.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def load_model(
 
 
 def _load_pyfunc(path: str) -> Any:
-    """MLflow's loader entry: ``mlflow.pyfunc.load_model`` calls this for saveur's models."""
+    """MLflow's loader entry for models that name ``loader_module: saveur_sklearn``."""
     from saveur_sklearn._pyfunc import load_pyfunc
 
     return load_pyfunc(path)

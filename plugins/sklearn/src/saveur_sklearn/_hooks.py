@@ -23,6 +23,8 @@ from saveur_sklearn._requirements import DISTRIBUTION, infer_requirements
 from saveur_sklearn._trust import normalize_trusted_types
 
 FLAVOR = "sklearn"
+#: MLflow's own loader for the flavor: saved models name it, so stock MLflow serves them.
+MLFLOW_LOADER_MODULE = "mlflow.sklearn"
 
 #: The estimator methods a pyfunc model may call, as ``pyfunc_predict_fn``.
 PREDICT_FNS = (
@@ -46,8 +48,9 @@ def saveur_flavors() -> list[FlavorInfo]:
             key=FLAVOR,
             distribution=DISTRIBUTION,
             framework_requirements=("scikit-learn", "skops"),
-            loader_modules=("saveur_sklearn", "mlflow.sklearn"),
+            loader_modules=("saveur_sklearn", MLFLOW_LOADER_MODULE),
             description="scikit-learn estimators and pipelines (skops, pickle, cloudpickle)",
+            mlflow_loader_module=MLFLOW_LOADER_MODULE,
         )
     ]
 
@@ -110,7 +113,10 @@ def saveur_save_model(
         "code": None,
         "skops_trusted_types": trusted,
     }
-    pyfunc_conf = {"loader_module": "saveur_sklearn", "model_path": rel, "predict_fn": predict_fn}
+    # Exactly MLflow 3's python_function keys for sklearn (the host adds env and
+    # python_version), so stock MLflow loads the model without saveur installed.
+    pyfunc_conf = {"loader_module": MLFLOW_LOADER_MODULE, "model_path": rel,
+                   "predict_fn": predict_fn}
     return SavedFlavor(flavor_conf=flavor_conf, pyfunc_conf=pyfunc_conf, files=(rel,))
 
 
@@ -160,6 +166,6 @@ def saveur_predict_function(
 def saveur_infer_requirements(
     flavor: str, model: object, model_dir: Path, flavor_conf: dict[str, Any]
 ) -> list[str]:
-    """Pin scikit-learn, numpy, scipy, skops or cloudpickle, the distributions of the classes
-    the estimator holds (a pipeline's third-party step), and saveur-sklearn, as installed."""
+    """Pin scikit-learn, numpy, scipy, skops or cloudpickle and the distributions of the classes
+    the estimator holds (a pipeline's third-party step), as installed (no saveur distribution)."""
     return infer_requirements(flavor_conf.get("serialization_format", _formats.SKOPS), model)

@@ -1,6 +1,7 @@
 """What MLflow gets when ``mlflow.pyfunc.load_model`` loads a model saved by saveur.
 
-MLflow imports ``python_function.loader_module`` (``saveur_sklearn``) and calls
+Only for models that name ``loader_module: saveur_sklearn`` (saved before saveur-sklearn's
+models became portable; those name ``mlflow.sklearn``). MLflow imports the module and calls
 ``_load_pyfunc(path)``; no trust can be passed that way, so pickle-based models load only
 where the deployer set ``SAVEUR_TRUST_CODE=1``.
 """

@@ -28,15 +28,18 @@ _MAX_DEPTH = 12
 
 
 def infer_requirements(serialization_format: str, model: object = None) -> list[str]:
-    """Pin scikit-learn, numpy, scipy, the format's library, the distributions of the classes
-    ``model`` holds, and saveur-sklearn, as installed."""
+    """Pin scikit-learn, numpy, scipy, the format's library and the distributions of the
+    classes ``model`` holds, as installed.
+
+    saveur-sklearn is not pinned: its models name MLflow's loader and install from a package
+    index alone; MLmodel's ``saveur`` block records the plugin that wrote them.
+    """
     dists = ["scikit-learn", "numpy", "scipy"]
     if serialization_format == SKOPS:
         dists.append("skops")
     elif serialization_format == CLOUDPICKLE:
         dists.append("cloudpickle")
     dists.extend(d for d in held_distributions(model) if d not in dists)
-    dists.append(DISTRIBUTION)
     return [pin for pin in map(_pinned, dists) if pin is not None]
 
 

@@ -43,6 +43,8 @@ def saveur_flavors() -> list[FlavorInfo]:
             framework_requirements=("torch", "safetensors"),
             loader_modules=(MLFLOW_LOADER, OWN_LOADER),
             description="PyTorch modules (torch.export pt2, safetensors state_dict, pickle)",
+            # export models are MLflow 3's own pt2 layout: portable; the others pin the plugin
+            mlflow_loader_module=MLFLOW_LOADER,
         )
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import run_session, two_in_two_out, xy
+from onnx_graphs import run_session, two_in_two_out, xy
 
 from saveur.testing import FlavorConformance, normalize_dist, read_requirements, requirement_name
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import linear
+from onnx_graphs import linear
 
 import saveur
 import saveur.pyfunc

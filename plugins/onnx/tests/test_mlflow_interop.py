@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import linear, two_in_two_out, xy
+from onnx_graphs import linear, two_in_two_out, xy
 
 import saveur
 import saveur.pyfunc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_session, two_in_two_out, xy
+from onnx_graphs import run_session, two_in_two_out, xy
 
 import saveur.pyfunc
 import saveur_onnx

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import linear, run_session, two_in_two_out, xy
+from onnx_graphs import linear, run_session, two_in_two_out, xy
 
 import saveur
 import saveur.pyfunc

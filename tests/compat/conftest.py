@@ -19,6 +19,7 @@ process where neither library was imported before).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -35,7 +36,11 @@ _HERE = Path(__file__).resolve().parent
 # put on the import path, not installed: its entry points stay unregistered, so it never joins
 # the plugin manager of the env these tests share with the benchmarks.
 _ECHO_SRC = _HERE.parent / "plugins" / "saveur-echo" / "src"
-if str(_ECHO_SRC) not in sys.path:
+# Installed (the compat tox env): its installed copy is used, since a by-reference class loads
+# only from a file of an installed distribution. Not installed (the benchmark env): its source
+# goes on the path and an editable-install record without entry points vouches for it.
+_ECHO_INSTALLED = importlib.util.find_spec("saveur_echo") is not None
+if not _ECHO_INSTALLED and str(_ECHO_SRC) not in sys.path:
     sys.path.insert(0, str(_ECHO_SRC))
 
 _MLFLOW_MISSING: str | None = None
@@ -75,15 +80,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.mlflow)
 
 
+@pytest.fixture(scope="session")
+def _echo_site(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The paths that make ``saveur_echo`` importable and installed, when it is not."""
+    if _ECHO_INSTALLED:
+        return []
+    site = tmp_path_factory.mktemp("echo-site")
+    info = site / "saveur_echo_testing-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: saveur-echo-testing\n"
+                                   "Version: 0.0.0\n")
+    (info / "direct_url.json").write_text(json.dumps(
+        {"url": _ECHO_SRC.parent.as_uri(), "dir_info": {"editable": True}}))
+    (info / "RECORD").write_text("".join(
+        f"{info.name}/{name},,\n" for name in ("METADATA", "direct_url.json", "RECORD")))
+    sys.path.append(str(site))
+    return [str(_ECHO_SRC), str(site)]
+
+
 @pytest.fixture(autouse=True)
-def _isolated_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _echo_site: list[str]
+) -> None:
     """Keep MLflow's and saveur's stores in the test's folder; no telemetry from MLflow.
 
     Set in the environment, so snippets run with ``run_snippet`` inherit it (and can import
     ``saveur_echo`` too).
     """
     path = os.environ.get("PYTHONPATH")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(_ECHO_SRC), *([path] if path else [])]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*_echo_site, *([path] if path else [])]))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("SAVEUR_STORE_URI", str(tmp_path / "saveur-store"))
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -206,3 +206,36 @@ def test_reference_into_the_model_is_refused_under_python_c_and_m(planted, how, 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "python_model_class 'm.code.evil:Model' is refused" in result.stdout
     assert not marker.exists()
+
+
+def test_editable_install_counts_unless_its_project_is_the_cwd(tmp_path, monkeypatch):
+    """An editable install's project is installed code, except when it is the current
+    directory (which the rule keeps out)."""
+    import json
+
+    project = tmp_path / "project"
+    (project / "src" / "edpkg").mkdir(parents=True)
+    (project / "src" / "edpkg" / "__init__.py").write_text(textwrap.dedent("""
+        import saveur.pyfunc
+
+        class Model(saveur.pyfunc.PythonModel):
+            def predict(self, context, model_input, params=None):
+                return model_input
+    """))
+    site = tmp_path / "site"
+    info = site / "edpkg-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: edpkg\nVersion: 1.0\n")
+    (info / "RECORD").write_text("edpkg-1.0.dist-info/METADATA,,\n")
+    (info / "direct_url.json").write_text(
+        json.dumps({"url": project.as_uri(), "dir_info": {"editable": True}}))
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.syspath_prepend(str(project / "src"))
+    model = tmp_path / "m"
+    saveur.pyfunc.save_model(model, python_model="saveur_echo.pymodels:ScaledSum")
+    _set_reference(model, "edpkg:Model")
+    monkeypatch.chdir(tmp_path)
+    assert saveur.pyfunc.load_model(model) is not None
+    monkeypatch.chdir(project)
+    with pytest.raises(TrustError, match="not a file of any installed distribution"):
+        saveur.pyfunc.load_model(model)

@@ -170,18 +170,17 @@ def walk_files(
     ``lstat`` and, for a link, ``stat`` of its target, which cannot block.
     """
     base = Path(root)
-    real_root = Path(os.path.realpath(base))
+    real_root: Path | None = None  # resolved only when a link needs it
     found: list[tuple[str, Path]] = []
-    pending = [base]
+    pending: list[tuple[str, str]] = [(os.fspath(base), "")]
     while pending:
-        here = pending.pop()
+        here, prefix = pending.pop()
         try:
             entries = list(os.scandir(here))
         except OSError as e:
-            raise UnsafePathError(f"cannot list {str(here)!r}: {e.strerror}") from None
+            raise UnsafePathError(f"cannot list {here!r}: {e.strerror}") from None
         for entry in entries:
-            full = Path(entry.path)
-            rel = full.relative_to(base).as_posix()
+            rel = prefix + entry.name
             mode = entry.stat(follow_symlinks=False).st_mode
             if stat.S_ISLNK(mode):
                 if links != "inside":
@@ -189,12 +188,14 @@ def walk_files(
                         f"{what} {rel!r} is a symbolic link; links are refused"
                     )
                 try:
-                    mode = os.stat(full).st_mode
+                    mode = os.stat(entry.path).st_mode
                 except OSError:
                     raise UnsafePathError(
                         f"{what} {rel!r} is a symbolic link to nothing; refused"
                     ) from None
-                real = Path(os.path.realpath(full))
+                if real_root is None:
+                    real_root = Path(os.path.realpath(base))
+                real = Path(os.path.realpath(entry.path))
                 if (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and real_root not in real.parents:
                     raise UnsafePathError(
                         f"{what} {rel!r} is a symbolic link to {str(real)!r}, outside "
@@ -206,10 +207,10 @@ def walk_files(
                     )
             if stat.S_ISDIR(mode):
                 if skip is None or not skip(rel, True):
-                    pending.append(full)
+                    pending.append((entry.path, rel + "/"))
             elif stat.S_ISREG(mode):
                 if skip is None or not skip(rel, False):
-                    found.append((rel, full))
+                    found.append((rel, Path(entry.path)))
             else:
                 raise UnsafePathError(
                     f"{what} {rel!r} is not a regular file (a FIFO, socket or device); refused"
@@ -347,7 +348,7 @@ def _find_spec(name: str, search: list[str] | None) -> Any:
 
 
 def _check_origin(
-    name: str, origin: str, refused: list[Path], owners: list[tuple[Any, Path | None]] | None
+    name: str, origin: str, refused: list[Path], owners: list[_Owner] | None
 ) -> None:
     real = Path(os.path.realpath(origin))
     for directory in refused:
@@ -359,10 +360,10 @@ def _check_origin(
             )
     if owners is None:
         return
-    for dist, project in owners:
-        if project is not None and project in real.parents:
+    for owner in owners:
+        if owner.project is not None and owner.project in real.parents:
             return
-        if _in_record(dist, real):
+        if owner.installed(real):
             return
     raise TrustError(
         f"module {name!r} would be imported from {str(real)!r}, which is not a file of any "
@@ -372,7 +373,7 @@ def _check_origin(
     )
 
 
-def _installed_owners(refused: list[Path]) -> list[tuple[Any, Path | None]]:
+def _installed_owners(refused: list[Path]) -> list[_Owner]:
     """Installed distributions, each with its project directory when installed editable.
 
     Distributions whose metadata sits in the current directory or in a refused directory are
@@ -383,7 +384,7 @@ def _installed_owners(refused: list[Path]) -> list[tuple[Any, Path | None]]:
     from urllib.parse import unquote, urlparse
 
     cwd = Path(os.path.realpath(os.getcwd()))
-    owners: list[tuple[Any, Path | None]] = []
+    owners: list[_Owner] = []
     for dist in distributions():
         base = Path(os.path.realpath(str(dist.locate_file(""))))
         if base == cwd or any(d == base or d in base.parents for d in refused):
@@ -399,18 +400,30 @@ def _installed_owners(refused: list[Path]) -> list[tuple[Any, Path | None]]:
                 project = Path(os.path.realpath(unquote(url.path)))
                 if project == cwd or any(d == project or d in project.parents for d in refused):
                     project = None  # an editable "project" that is the cwd or holds a model
-        owners.append((dist, project))
+        owners.append(_Owner(dist, base, project))
     return owners
 
 
-def _in_record(dist: Any, real: Path) -> bool:
-    # Cheap filter first: most distributions do not mention the file name at all.
-    listing = "".join(
-        dist.read_text(name) or "" for name in ("RECORD", "installed-files.txt", "SOURCES.txt")
-    )
-    if real.name not in listing:
-        return False
-    for file in dist.files or ():
-        if file.name == real.name and Path(os.path.realpath(dist.locate_file(file))) == real:
-            return True
-    return False
+class _Owner:
+    """One installed distribution: where it is installed, and its file list read once."""
+
+    def __init__(self, dist: Any, base: Path, project: Path | None) -> None:
+        self.dist = dist
+        self.base = base
+        self.project = project
+        self._record: str | None = None
+
+    def installed(self, real: Path) -> bool:
+        """Whether ``real`` is one of the files this distribution installed."""
+        if self.base not in real.parents:
+            return False
+        if self._record is None:
+            # RECORD lines are "path,hash,size", paths relative to the site directory.
+            self._record = "\n" + (self.dist.read_text("RECORD") or "")
+        if len(self._record) > 1:
+            return f"\n{real.relative_to(self.base).as_posix()}," in self._record
+        # Legacy metadata (installed-files.txt, SOURCES.txt): importlib.metadata resolves it.
+        return any(
+            file.name == real.name and Path(os.path.realpath(self.dist.locate_file(file))) == real
+            for file in self.dist.files or ()
+        )

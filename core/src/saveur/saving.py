@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from saveur.errors import (
     ModelExistsError,
-    PluginError,
     SaveError,
     SaveurError,
     SchemaError,

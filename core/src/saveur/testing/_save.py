@@ -49,13 +49,13 @@ class SaveTests:
         assert str(tmp_path) not in text, "MLmodel records a path of the saving machine"
 
     def test_requirements_are_pinned_and_name_the_plugin(
-        self, saved_model: Path, distribution: str, flavor_info: Any
+        self, saved_model: Path, distribution: str, flavor_info: Any, expect_portable: bool
     ) -> None:
         from saveur.models import Model
 
         reqs = read_requirements(saved_model)
         names = {requirement_name(r) for r in reqs}
-        if flavor_info.mlflow_loader_module is None:
+        if not expect_portable:
             assert normalize_dist(distribution) in names, f"{distribution} missing from {reqs}"
             assert "saveur" in names, f"saveur missing from {reqs}"
         else:

@@ -435,26 +435,26 @@ def _check_libsvm(np: Any, est: Any, path: str) -> None:
     support = np.asarray(est.support_)
     n_support = np.asarray(est._n_support)
     sv = est.support_vectors_
-    l = support.shape[0] if support.ndim == 1 else -1
+    n_sv = support.shape[0] if support.ndim == 1 else -1
     if n_support.ndim != 1 or (n_support < 0).any():
         raise _Bad(f"{path}._n_support = {n_support.tolist()}")
     n_class = n_support.shape[0]
     classifies = est._impl in ("c_svc", "nu_svc")
-    if classifies and int(n_support.sum()) != l:
+    if classifies and int(n_support.sum()) != n_sv:
         raise _Bad(f"{path}._n_support sums to {int(n_support.sum())} "
-                   f"(support_ has {l} entries)")
+                   f"(support_ has {n_sv} entries)")
     precomputed = isinstance(est.kernel, str) and est.kernel == "precomputed" or callable(
         est.kernel)
     if precomputed:
         fit_rows = int(est.shape_fit_[0])
-        if l and (support.min() < 0 or support.max() >= fit_rows):
+        if n_sv and (support.min() < 0 or support.max() >= fit_rows):
             raise _Bad(f"{path}.support_ holds {support.max()} (must be in [0, {fit_rows}))")
-    elif sv.shape[0] != l or (l and sv.shape[1] != getattr(est, "n_features_in_", sv.shape[1])):
-        raise _Bad(f"{path}.support_vectors_ has shape {sv.shape} (support_ has {l} entries)")
+    elif sv.shape[0] != n_sv or (n_sv and sv.shape[1] != getattr(est, "n_features_in_", sv.shape[1])):
+        raise _Bad(f"{path}.support_vectors_ has shape {sv.shape} (support_ has {n_sv} entries)")
     dual = est._dual_coef_
     rows = max(n_class - 1, 1) if classifies else 1
-    if dual.shape != (rows, l):
-        raise _Bad(f"{path}.dual_coef_ has shape {dual.shape} (expected ({rows}, {l}))")
+    if dual.shape != (rows, n_sv):
+        raise _Bad(f"{path}.dual_coef_ has shape {dual.shape} (expected ({rows}, {n_sv}))")
     pairs = n_class * (n_class - 1) // 2 if classifies else 1
     if np.asarray(est._intercept_).shape != (pairs,):
         raise _Bad(f"{path}.intercept_ has shape {np.asarray(est._intercept_).shape} "

@@ -72,29 +72,36 @@ class _Walker:
         self.later: list[tuple[object, str]] = []
 
     def walk(self, model: object) -> None:
-        stack: list[tuple[object, str]] = [(model, type(model).__name__)]
+        # A path is kept as (parent path, key) pairs and rendered only for an error message:
+        # formatting one string per attribute was most of the walk's cost on a forest.
+        stack: list[tuple[object, Any]] = [(model, type(model).__name__)]
         np = self.np
+        leaves = (str, bytes, int, float, bool, type)
+        seen = self.seen
         while stack:
             obj, path = stack.pop()
-            if obj is None or isinstance(obj, (str, bytes, int, float, bool, type)):
+            if id(obj) in seen:
                 continue
-            if id(obj) in self.seen:
-                continue
-            self.seen.add(id(obj))
+            seen.add(id(obj))
             if isinstance(obj, np.ndarray):
                 if obj.dtype == object:
-                    stack.extend((v, f"{path}[{i}]") for i, v in enumerate(obj.ravel()))
+                    stack.extend((v, (path, i)) for i, v in enumerate(obj.ravel())
+                                 if v is not None and not isinstance(v, leaves))
                 continue
             if isinstance(obj, (list, tuple)):
-                stack.extend((v, f"{path}[{i}]") for i, v in enumerate(obj))
+                stack.extend((v, (path, i)) for i, v in enumerate(obj)
+                             if v is not None and not isinstance(v, leaves))
                 continue
             if isinstance(obj, dict):
-                stack.extend((v, f"{path}[{k!r}]") for k, v in obj.items())
+                stack.extend((v, (path, repr(k))) for k, v in obj.items()
+                             if v is not None and not isinstance(v, leaves))
                 continue
-            self._check(obj, path)
+            self._check(obj, _Path(path))
             attrs = getattr(obj, "__dict__", None)
             if isinstance(attrs, dict):
-                stack.extend((v, f"{path}.{k}") for k, v in attrs.items())
+                stack.extend((v, (path, "." + k)) for k, v in attrs.items()
+                             if v is not None and not isinstance(v, leaves)
+                             and not (isinstance(v, np.ndarray) and v.dtype != object))
         # Checks that run part of the model: only once everything above has passed.
         for obj, path in self.later:
             self._check_gradient_boosting_width(obj, path)
@@ -184,12 +191,45 @@ class _Walker:
             raise _Bad(f"{path}.init_ predicts {width} columns, estimators_ has {k} per stage")
 
 
+class _Path:
+    """A path rendered only when a message is formatted."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: Any) -> None:
+        self.parts = parts
+
+    def __format__(self, spec: str) -> str:
+        return _render(self.parts)
+
+    __str__ = __repr__ = lambda self: _render(self.parts)
+
+
+def _render(path: Any) -> str:
+    """Turn nested (parent, key) pairs into ``Forest.estimators_[3].tree_``."""
+    keys = []
+    while isinstance(path, tuple):
+        path, key = path
+        keys.append(key if isinstance(key, str) and key.startswith(".") else f"[{key}]")
+    return path + "".join(reversed(keys))
+
+
 def _int(value: object, path: str) -> int:
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _Bad(f"{path} = {value!r} (not an integer)")
     return int(value)
+
+
+_IDS: list[Any] = []
+
+
+def _ids(np: Any, n: int) -> Any:
+    """``np.arange(n)``, sliced from one shared array (one allocation per tree adds up)."""
+    if not _IDS or _IDS[0].size < n:
+        _IDS[:] = [np.arange(max(n, 4096), dtype=np.int64)]
+    return _IDS[0][:n]
 
 
 def _first(mask: Any) -> int:
@@ -205,7 +245,30 @@ def _check_tree(np: Any, tree: Any, path: str) -> None:
         raise _Bad(f"{path}.node_count = {n} (the node array holds {capacity})")
     if tree.n_features < 1 or tree.n_outputs < 1:
         raise _Bad(f"{path}.n_features = {tree.n_features}, n_outputs = {tree.n_outputs}")
-    left, right, feature = tree.children_left, tree.children_right, tree.feature
+    nodes = tree.__getstate__()["nodes"]
+    left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
+    leaf = left == _LEAF
+    ids = _ids(np, n)
+    # One combined test for the common case (a sound tree); the detailed pass below only
+    # runs to name what is wrong.
+    ok = leaf == (right == _LEAF)
+    ok &= np.where(leaf, feature == _UNDEFINED,
+                   (left > ids) & (left < n) & (right > ids) & (right < n)
+                   & (feature >= 0) & (feature < tree.n_features)
+                   & ~np.isnan(nodes["threshold"]))
+    if not ok.all():
+        _explain_tree(np, tree, nodes, path)
+    n_classes = np.asarray(tree.n_classes)
+    expected = (n, tree.n_outputs, tree.max_n_classes)
+    if tree.value.shape != expected or n_classes.shape != (tree.n_outputs,) or not (
+            1 <= n_classes.min() and n_classes.max() <= tree.max_n_classes):
+        raise _Bad(f"{path}.value has shape {tree.value.shape}, n_classes "
+                   f"{n_classes.tolist()} (expected {expected})")
+
+
+def _explain_tree(np: Any, tree: Any, nodes: Any, path: str) -> None:
+    n = tree.node_count
+    left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
     leaf = left == _LEAF
     bad = leaf != (right == _LEAF)
     if bad.any():
@@ -226,15 +289,7 @@ def _check_tree(np: Any, tree: Any, path: str) -> None:
         i = _first(bad)
         raise _Bad(f"{path}.feature[{i}] = {feature[i]} (must be in [0, {tree.n_features}) "
                    f"for a split, {_UNDEFINED} for a leaf)")
-    bad = ~leaf & np.isnan(tree.threshold)
-    if bad.any():
-        raise _Bad(f"{path}.threshold[{_first(bad)}] = nan")
-    n_classes = np.asarray(tree.n_classes)
-    expected = (n, tree.n_outputs, tree.max_n_classes)
-    if tree.value.shape != expected or n_classes.shape != (tree.n_outputs,) or (
-        n_classes < 1).any() or (n_classes > tree.max_n_classes).any():
-        raise _Bad(f"{path}.value has shape {tree.value.shape}, n_classes "
-                   f"{n_classes.tolist()} (expected {expected})")
+    raise _Bad(f"{path}.threshold[{_first(~leaf & np.isnan(nodes['threshold']))}] = nan")
 
 
 def _check_tree_estimator(est: Any, path: str) -> None:

@@ -549,3 +549,19 @@ def test_sound_models_still_predict_in_a_subprocess(tmp_path, xy):
     path = tmp_path / "forest"
     saveur.save_model(_model("forest", xy), path)
     assert _predict_in_subprocess(path, xy[0].shape[1]).startswith("PREDICTED")
+
+
+def test_loss_node_renamed_to_a_function_is_refused(tmp_path, xy):
+    """LossNode calls the class it names with arguments from the file."""
+    from sklearn.linear_model import SGDClassifier
+
+    path = tmp_path / "sgd"
+    saveur.save_model(SGDClassifier(random_state=0).fit(*xy), path)
+
+    def change(schema):
+        (loss,) = _find(schema, "LossNode")
+        loss.update({"__module__": "os", "__class__": "system"})
+
+    _rewrite_schema(path, change)
+    with pytest.raises(TrustError, match=r"os\.system"):
+        saveur.pyfunc.load_model(path)

@@ -304,3 +304,37 @@ def test_trust_code_skips_the_checks(tmp_path, data):
     saveur_sklearn.save_model(model, tmp_path / "m")
     loaded = saveur_sklearn.load_model(tmp_path / "m", trust_code=True)
     assert loaded.tree_.feature[0] == 40
+
+
+@pytest.mark.parametrize("kind", ["count", "dict"])
+def test_vocabulary_index_past_the_matrix_width_is_refused(tmp_path, kind):
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    if kind == "count":
+        model = CountVectorizer().fit(["alpha beta", "beta gamma"])
+        term = "gamma"
+    else:
+        model = DictVectorizer().fit([{"alpha": 1, "beta": 2}])
+        term = "beta"
+    model.vocabulary_[term] = 1 << 30
+    _refused(tmp_path, model, rf"vocabulary_\['{term}'\] = 1073741824",
+             pyfunc_predict_fn="transform")
+
+
+def test_one_hot_output_width_disagreeing_with_its_categories_is_refused(tmp_path, data):
+    from sklearn.preprocessing import OneHotEncoder
+
+    X = data[0].round()
+    model = OneHotEncoder(handle_unknown="ignore").fit(X)
+    model._n_features_outs = [1] * len(model._n_features_outs)
+    _refused(tmp_path, model, r"OneHotEncoder\._n_features_outs = \[1, 1, 1, 1\]",
+             pyfunc_predict_fn="transform")
+
+
+def test_kmeans_centres_narrower_than_the_input_are_refused(tmp_path, data):
+    from sklearn.cluster import KMeans
+
+    model = KMeans(3, n_init=1, random_state=0).fit(data[0])
+    model.cluster_centers_ = model.cluster_centers_[:, :2].copy()
+    _refused(tmp_path, model, r"KMeans\.cluster_centers_ has shape \(3, 2\)")

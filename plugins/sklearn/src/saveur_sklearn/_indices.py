@@ -49,6 +49,7 @@ class _Walker:
     def __init__(self) -> None:
         import numpy as np
         import scipy.sparse
+        from sklearn.cluster._kmeans import _BaseKMeans
         from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
         from sklearn.neighbors._ball_tree import BallTree64
         from sklearn.neighbors._kd_tree import KDTree64
@@ -68,6 +69,7 @@ class _Walker:
         except ImportError:  # scikit-learn < 1.6 has 64-bit trees only
             pass
         self.BaseLibSVM = BaseLibSVM
+        self.BaseKMeans = _BaseKMeans
         self.seen: set[int] = set()
         self.later: list[tuple[object, str]] = []
 
@@ -125,6 +127,12 @@ class _Walker:
             _check_libsvm(self.np, obj, path)
         if isinstance(getattr(obj, "input", None), str) and hasattr(obj, "build_analyzer"):
             _check_text_input(obj, path)
+        if isinstance(getattr(obj, "vocabulary_", None), dict):
+            _check_vocabulary(obj, path)
+        if hasattr(obj, "_n_features_outs") and hasattr(obj, "_compute_n_features_outs"):
+            _check_one_hot(obj, path)
+        if isinstance(obj, self.BaseKMeans):
+            _check_centers(self.np, obj, path)
 
     def _check_ensemble(self, obj: Any, path: str) -> None:
         # Forests and gradient boosting call their trees with check_input=False, on input
@@ -525,3 +533,37 @@ def _check_text_input(est: Any, path: str) -> None:
     if est.input != "content":
         raise _Bad(f"{path}.input = {est.input!r} (a served model must take 'content'; "
                    "'filename' and 'file' read files named by the request)")
+
+
+def _check_vocabulary(est: Any, path: str) -> None:
+    # Count and dict vectorizers use vocabulary_ values as column indices of a sparse matrix
+    # of len(vocabulary_) columns, which scipy's C++ code then follows.
+    import numbers
+
+    vocab = est.vocabulary_
+    n = len(vocab)
+    for term, column in vocab.items():
+        if isinstance(column, bool) or not isinstance(column, numbers.Integral) or not (
+                0 <= column < n):
+            raise _Bad(f"{path}.vocabulary_[{term!r}] = {column!r} (must be in [0, {n}))")
+
+
+def _check_one_hot(est: Any, path: str) -> None:
+    # transform() builds a sparse matrix whose width is sum(_n_features_outs) and whose
+    # column indices come from categories_: the two must agree.
+    try:
+        expected = [int(n) for n in est._compute_n_features_outs()]
+    except Exception as e:
+        raise _Bad(f"{path}.categories_ ({type(e).__name__})") from None
+    stored = est._n_features_outs
+    if not isinstance(stored, list | tuple) or [int(n) for n in stored] != expected:
+        raise _Bad(f"{path}._n_features_outs = {stored!r} (its categories give {expected})")
+
+
+def _check_centers(np: Any, est: Any, path: str) -> None:
+    # KMeans' Cython assigns labels reading len(X[0]) values from each centre.
+    centers = np.asarray(est.cluster_centers_)
+    width = getattr(est, "n_features_in_", None)
+    if centers.ndim != 2 or centers.shape[0] < 1 or (width is not None and centers.shape[1] != width):
+        raise _Bad(f"{path}.cluster_centers_ has shape {centers.shape} "
+                   f"(the model takes {width} features)")

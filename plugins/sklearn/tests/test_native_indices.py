@@ -338,3 +338,8 @@ def test_kmeans_centres_narrower_than_the_input_are_refused(tmp_path, data):
     model = KMeans(3, n_init=1, random_state=0).fit(data[0])
     model.cluster_centers_ = model.cluster_centers_[:, :2].copy()
     _refused(tmp_path, model, r"KMeans\.cluster_centers_ has shape \(3, 2\)")
+
+
+def test_attribute_of_the_wrong_kind_is_refused_not_raised_raw(tmp_path, hgb):
+    hgb._predictors = 5
+    _refused(tmp_path, hgb, r"cannot be checked \(TypeError")

@@ -41,6 +41,13 @@ def check_indices(model: object, rel_name: str) -> None:
             f"model file {rel_name!r} is inconsistent at {e}: refused, as scikit-learn "
             "would read outside its arrays; re-save the model from a trusted source"
         ) from None
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
+        # An attribute of the wrong kind where a check expects an array or a number.
+        first = (str(e).splitlines() or [""])[0][:200]
+        raise IntegrityError(
+            f"model file {rel_name!r} holds an attribute that cannot be checked "
+            f"({type(e).__name__}: {first}): refused; re-save the model from a trusted source"
+        ) from None
 
 
 class _Walker:

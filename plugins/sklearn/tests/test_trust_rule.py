@@ -7,7 +7,12 @@ import functools
 import pytest
 
 from saveur.errors import TrustError
-from saveur_sklearn._trust import is_vouched, normalize_trusted_types, unvouched
+from saveur_sklearn._trust import (
+    is_vouched,
+    is_vouched_function,
+    normalize_trusted_types,
+    unvouched,
+)
 
 
 @pytest.mark.parametrize(
@@ -15,31 +20,71 @@ from saveur_sklearn._trust import is_vouched, normalize_trusted_types, unvouched
     [
         "sklearn.tree._tree.Tree",
         "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.gaussian_process.kernels.RBF",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn.utils._bunch.Bunch",
+        "sklearn.calibration._SigmoidCalibration",
         "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.number",
         "numpy.random.mtrand.RandomState",
         "scipy.sparse._csr.csr_matrix",
+        "scipy.sparse._csc.csc_array",
+        "functools.partial",
     ],
 )
-def test_vouches_for_classes_of_sklearn_numpy_scipy(name):
+def test_vouches_for_data_only_types(name):
     assert is_vouched(name)
 
 
 @pytest.mark.parametrize(
     ("name", "why"),
     [
-        ("builtins.eval", "outside the three packages"),
-        ("os.system", "outside the three packages"),
-        ("numpy.load", "a function, not a class"),
+        ("builtins.eval", "a builtin function"),
+        ("os.system", "outside the allowlist"),
+        ("numpy.load", "a function, not a type"),
         ("numpy.memmap", "maps files"),
+        ("numpy.lib._npyio_impl.NpzFile", "opens files"),
         ("scipy.io.netcdf_file", "an I/O module"),
+        ("scipy.io._fortran.FortranFile", "an I/O module"),
+        ("scipy.stats._continuous_distns.norm_gen", "__setstate__ exec()s a string"),
+        ("scipy.stats._distn_infrastructure.rv_continuous_frozen", "holds a distribution"),
+        ("scipy.sparse._lil.lil_matrix", "a sparse format the index checks do not cover"),
         ("sklearn.utils._testing.TempMemmap", "a testing module"),
+        ("sklearn.utils._mocking.CheckingClassifier", "a testing estimator"),
+        ("sklearn.metrics._dist_metrics.PyFuncDistance64", "calls a function"),
+        ("sklearn.datasets._base.Bunch", "not where Bunch is defined"),
+        ("sklearn.utils.Bunch", "a re-export, not the defining module"),
         ("sklearn.utils._param_validation.Integral", "a re-export of numbers.Integral"),
+        ("sklearn.tree._classes.DecisionTreeClassifier.predict", "a method"),
+        ("operator.attrgetter", "picks attributes to read"),
+        ("operator.methodcaller", "picks a method to call"),
         ("sklearn.no_such_module.Thing", "does not exist"),
         ("sklearn", "not a dotted type name"),
     ],
 )
 def test_does_not_vouch_for(name, why):
     assert not is_vouched(name), why
+
+
+def test_vouched_functions_are_a_short_list():
+    assert is_vouched_function("sklearn.utils.validation.check_array")
+    assert is_vouched_function("sklearn.feature_selection._univariate_selection.f_classif")
+    for name in ("numpy.load", "builtins.eval", "sklearn.datasets.fetch_openml",
+                 "sklearn.tree._tree.Tree", "numpy.lib.format.open_memmap"):
+        assert not is_vouched_function(name), name
+
+
+def test_unvouched_checks_functions_against_the_function_list():
+    # A vouched type named where a function is expected is still refused, and the reverse.
+    refused = unvouched({"sklearn.utils.validation.check_array"}, (),
+                        {"sklearn.tree._tree.Tree"})
+    assert refused == ["sklearn.tree._tree.Tree", "sklearn.utils.validation.check_array"]
 
 
 def test_unvouched_keeps_only_what_nobody_trusts():

@@ -85,8 +85,9 @@ def load_model(
     """Load the scikit-learn estimator of a model (saved by saveur or by MLflow 3).
 
     skops files load when every type in them is one saveur-sklearn vouches for (see
-    :func:`is_vouched`) or is listed in ``trusted_types``; pickle and cloudpickle files need
-    ``trust_code=True``.
+    :func:`is_vouched`) or is listed in ``trusted_types``, and, without ``trust_code``, when
+    every index structure scikit-learn's compiled code follows is in range; pickle and
+    cloudpickle files need ``trust_code=True``.
     """
     from saveur import load_model as _load_model
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from saveur.errors import IntegrityError, MissingDependencyError, SaveError, TrustError
 from saveur.security import require_trust
-from saveur_sklearn._trust import unvouched
+from saveur_sklearn._indices import check_indices
+from saveur_sklearn._trust import is_vouched_function, unvouched
 
 SKOPS = "skops"
 PICKLE = "pickle"
@@ -168,19 +169,24 @@ def load(
 
 
 def _check_types(
-    unsafe: set[str], *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
+    unsafe: set[str],
+    *,
+    rel_name: str,
+    trust_code: bool,
+    trusted_types: tuple[str, ...],
+    functions: set[str] | None = None,
 ) -> None:
     # trust_code=True consents to code the model carries, pickles included; a skops file is
     # never more dangerous than a pickle, so the same consent admits its types.
     if trust_code:
         return
-    refused = unvouched(unsafe, trusted_types)
+    refused = unvouched(unsafe, trusted_types, functions or set())
     if refused:
         listed = ", ".join(refused)
         raise TrustError(
-            f"model file {rel_name!r} contains types that saveur-sklearn does not vouch for: "
-            f"{listed}. If you trust them, pass trusted_types={refused!r} to load_model "
-            "(or trust_code=True to trust everything the model carries)"
+            f"model file {rel_name!r} contains types or functions that saveur-sklearn does "
+            f"not vouch for: {listed}. If you trust them, pass trusted_types={refused!r} to "
+            "load_model (or trust_code=True to trust everything the model carries)"
         )
 
 
@@ -201,11 +207,15 @@ def _load_skops(
         with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
             schema, load_context = read_schema(zf)
             tree = get_tree(schema, load_context, trusted=None)
-            _check_types(unsafe_types(tree), rel_name=rel_name, trust_code=trust_code,
-                         trusted_types=trusted_types)
-            return tree.construct()
+            types, functions = audit(tree)
+            _check_types(types, rel_name=rel_name, trust_code=trust_code,
+                         trusted_types=trusted_types, functions=functions)
+            model = tree.construct()
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
+    if not trust_code:
+        check_indices(model, rel_name)
+    return model
 
 
 #: A skops file may expand to at most this many times its size (or this floor) when read.
@@ -234,18 +244,28 @@ def _check_expansion(data: bytes, rel_name: str) -> None:
 
 
 def unsafe_types(tree: Any) -> set[str]:
-    """The types of a skops tree outside skops' defaults: ``tree.get_unsafe_set()``, faster.
+    """The types of a skops tree outside skops' defaults: ``tree.get_unsafe_set()``, faster."""
+    types, functions = audit(tree)
+    return types | functions
 
-    The same walk as skops' recursive method (same per-node check, same handling of each
-    kind of child), done with a stack and a visited set instead of a context manager per
-    node, which is most of the audit's cost on a forest. A node class with its own
-    ``get_unsafe_set`` (functions, say) is asked directly.
+
+def audit(tree: Any) -> tuple[set[str], set[str]]:
+    """The names of a skops tree outside skops' defaults, as (types, function references).
+
+    The same walk as skops' recursive ``get_unsafe_set`` (same per-node check, same handling
+    of each kind of child), done with a stack and a visited set instead of a context manager
+    per node, which is most of the audit's cost on a forest. A node class with its own
+    ``get_unsafe_set`` (functions, methods) is asked directly; function references are kept
+    apart, as they are vouched for by a different list than types. A cached node (a second
+    reference to an object) is followed to its target, so nothing is constructed unaudited.
     """
-    from skops.io._audit import Node, check_type
+    from skops.io._audit import CachedNode, Node, check_type
+    from skops.io._general import FunctionNode
     from skops.io._utils import get_module
 
     generic = Node.get_unsafe_set
     found: set[str] = set()
+    functions: set[str] = set()
     seen: set[int] = set()
     stack = [tree]
     while stack:
@@ -253,6 +273,11 @@ def unsafe_types(tree: Any) -> set[str]:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        if isinstance(node, CachedNode):
+            stack.append(node.cached)
+        if isinstance(node, FunctionNode):
+            functions |= node.get_unsafe_set()
+            continue
         if type(node).get_unsafe_set is not generic:
             found |= node.get_unsafe_set()
             continue
@@ -274,7 +299,7 @@ def unsafe_types(tree: Any) -> set[str]:
                 raise IntegrityError(
                     f"cannot audit a skops node child of type {type(child).__name__}"
                 )
-    return found
+    return found, functions
 
 
 def _load_skops_public(
@@ -286,5 +311,11 @@ def _load_skops_public(
         unsafe = set(skops.io.get_untrusted_types(data=data))
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
-    _check_types(unsafe, rel_name=rel_name, trust_code=trust_code, trusted_types=trusted_types)
-    return skops.io.loads(data, trusted=sorted(unsafe))
+    # Without skops' internals types and functions cannot be told apart: a name passes if
+    # either list vouches for it.
+    _check_types({u for u in unsafe if not is_vouched_function(u)}, rel_name=rel_name,
+                 trust_code=trust_code, trusted_types=trusted_types)
+    model = skops.io.loads(data, trusted=sorted(unsafe))
+    if not trust_code:
+        check_indices(model, rel_name)
+    return model

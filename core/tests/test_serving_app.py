@@ -147,6 +147,46 @@ def test_batching_app_merges_concurrent_requests(echo_dir):
     assert batcher.calls < batcher.requests  # at least two requests shared a predict call
 
 
+class _ParamsEcho:
+    """A pyfunc-like model answering, for each row, the repr of its ``scale`` param."""
+
+    def __init__(self):
+        self.metadata = SimpleNamespace(signature=None)
+        self.model_dir = Path("/models/params")
+        self.resolved = None
+
+    def predict(self, data, params=None):
+        return [repr(params["scale"])] * len(data)
+
+
+def test_batching_app_never_merges_requests_whose_params_differ():
+    app = app_for_model(_ParamsEcho(), max_batch_size=64, max_batch_delay_ms=100)
+    # JSON as MLflow's client writes it: NaN and the infinities are bare tokens
+    scales = ["Infinity", "-Infinity", "NaN", "1", "1.0", "true", "0.0", "-0.0", "[1]",
+              "[1.0]", '{"a": [1, -0.0]}', '{"a": [1, 0.0]}', "Infinity"]
+    expected = ["inf", "-inf", "nan", "1", "1.0", "True", "0.0", "-0.0", "[1]", "[1.0]",
+                "{'a': [1, -0.0]}", "{'a': [1, 0.0]}", "inf"]
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*[
+                client.post(
+                    "/invocations",
+                    content=b'{"dataframe_split": {"columns": ["x"], "data": [[1]]}, '
+                    b'"params": {"scale": ' + scale.encode() + b"}}",
+                    headers={"content-type": "application/json"},
+                )
+                for scale in scales
+            ])
+
+    responses = asyncio.run(go())
+    assert [r.json()["predictions"] for r in responses] == [[e] for e in expected]
+    batcher = app.scorer._batcher
+    # the two identical Infinity requests may share a call; no other pair may
+    assert batcher.calls >= len(scales) - 1
+
+
 def test_build_app_refuses_bad_options(echo_dir):
     with pytest.raises(ValueError, match="max_batch_size must be at least 1"):
         build_app(str(echo_dir), max_batch_size=0)

@@ -17,8 +17,10 @@ _SPLIT_KEYS = frozenset({"columns", "data", "index"})
 #: Limits on the table a request describes, against bodies that are small for the work they
 #: cause: pandas pays per column (a 1-row request with 10^6 columns costs seconds), and
 #: records that each name different keys fill a rows x keys table mostly with nulls (20,000
-#: records of one distinct key each, 280 KB, make 4*10^8 cells: about a minute).
-MAX_COLUMNS = 50_000
+#: records of one distinct key each, 280 KB, make 4*10^8 cells: about a minute). Without a
+#: signature to compare with, MAX_COLUMNS is the only bound: 10,000 untyped columns cost
+#: pandas about a second on the worker thread (50,000 cost 19 s).
+MAX_COLUMNS = 10_000
 #: A signature with named (or positional) columns bounds the width further: columns it does
 #: not declare are ignored by enforcement (as MLflow does), so a client may send a few extra
 #: (an id column), but each costs pandas about 0.1 ms whatever its size: a 16 KiB CSV header

@@ -227,3 +227,112 @@ def test_predictions_as_dataframe_are_records(tmp_path):
 
     response = _call(app_for_model(Frame()), "POST", "/invocations", json=_split(1.0))
     assert response.json() == {"predictions": [{"a": 1, "b": "z"}]}
+
+
+# ---- where parsing runs: only bounded-cost bodies on the event loop --------------------------
+
+class _Doubler:
+    """A pyfunc-like model without signature: doubles its input."""
+
+    def __init__(self):
+        self.metadata = SimpleNamespace(signature=None)
+        self.model_dir = Path("/models/doubler")
+        self.resolved = None
+
+    def predict(self, data, params=None):
+        return data * 2
+
+
+def _parse_threads(bodies):
+    """Score each (body, content type) in turn; the thread each parse ran on."""
+    import threading
+
+    app = app_for_model(_Doubler())
+    scorer = app.scorer
+    scorer._placement.budget_s = 1.0  # a loaded machine must not make fast work look slow
+    threads = []
+    parse = scorer._parse_request
+
+    def recording(body, content_type, signature):
+        threads.append(threading.current_thread().name)
+        return parse(body, content_type, signature)
+
+    scorer._parse_request = recording
+
+    async def go():
+        loop_thread = threading.current_thread().name
+        for body, content_type in bodies:
+            await scorer.invocations(body, content_type)
+        return loop_thread
+
+    loop_thread = asyncio.run(go())
+    scorer._executor.shutdown()
+    return loop_thread, threads
+
+
+def json_list(n):
+    return ("[" + ", ".join(["1.5"] * n) + "]").encode()
+
+
+_ONE_ROW = (b'{"dataframe_split": {"columns": ["x"], "data": [[1]]}}', "application/json")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # 16 KiB of one-letter CSV columns: small in bytes, a second of pandas work
+        (b",".join(b"c%d" % i for i in range(3000)) + b"\n" + b",".join([b"1"] * 3000),
+         "text/csv"),
+        (b'{"dataframe_records": [' + b",".join(b'{"c%d": 1}' % i for i in range(300)) + b"]}",
+         "application/json"),
+        (b"x\n" + b"1\n" * 300, "text/csv"),
+        (b'{"inputs": ' + json_list(20_000) + b"}", "application/json"),  # over 16 KiB
+    ],
+    ids=["wide-csv-header", "many-records-keys", "many-rows", "large-body"],
+)
+def test_bodies_whose_parse_cost_is_not_bounded_are_parsed_off_the_event_loop(body,
+                                                                               content_type):
+    loop_thread, threads = _parse_threads([_ONE_ROW] * 3 + [(body, content_type)])
+    assert threads[2] == loop_thread  # a measured, fast, bounded body stays on the loop
+    assert threads[3] != loop_thread and threads[3].startswith("saveur-score")
+
+
+def test_the_first_request_is_parsed_off_the_event_loop():
+    loop_thread, threads = _parse_threads([_ONE_ROW])
+    assert threads[0] != loop_thread  # nothing measured yet: lazy imports must not stall
+
+
+def test_ping_answers_while_a_request_is_parsed():
+    import threading
+    import time
+
+    app = app_for_model(_Doubler())
+    scorer = app.scorer
+    parse = scorer._parse_request
+    parsing = threading.Event()
+
+    def slow(body, content_type, signature):
+        parsing.set()
+        time.sleep(1.0)  # a parse that keeps its thread busy
+        return parse(body, content_type, signature)
+
+    scorer._parse_request = slow
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            scoring = asyncio.ensure_future(client.post(
+                "/invocations", content=b"x\n" + b"1\n" * 300,
+                headers={"content-type": "text/csv"}))
+            while not parsing.is_set():
+                await asyncio.sleep(0.001)
+            started = time.perf_counter()
+            ping = await client.get("/ping")
+            latency = time.perf_counter() - started
+            answered_while_parsing = not scoring.done()
+            await scoring
+            return ping.status_code, latency, answered_while_parsing
+
+    status, latency, during = asyncio.run(go())
+    assert status == 200 and during
+    assert latency < 0.5

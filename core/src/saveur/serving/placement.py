@@ -24,9 +24,11 @@ class Placement:
         self.budget_s = budget_s
         self.weight = weight
         #: moving average of the measured durations of small work (its own run time only);
-        #: None until the first one is measured, on the worker thread: a model's first call
-        #: often pays for lazy imports and caches, which must not stall the loop.
+        #: None until measured on the worker thread. The very first run is not counted: a
+        #: model's first call pays for lazy imports and caches, which must not stall the
+        #: loop, nor keep a fast model off it for long.
         self.average_s: float | None = None
+        self._runs = 0
 
     def inline(self, small: bool) -> bool:
         """Whether work of this size would run on the loop now."""
@@ -48,7 +50,10 @@ class Placement:
             return fn(*args)
         finally:
             elapsed = time.perf_counter() - started
-            if self.average_s is None:
+            self._runs += 1
+            if self._runs == 1:
+                pass  # the warm-up run
+            elif self.average_s is None:
                 self.average_s = elapsed
             else:
                 self.average_s += self.weight * (elapsed - self.average_s)

@@ -326,6 +326,158 @@ def test_ordinary_parquet_still_parses():
     assert parsed.data.shape == (1000, 1)
 
 
+# ---- the shape of a request: every field that reaches pandas or numpy is checked first -------
+
+_TEN = ModelSignature(Schema([ColSpec("double", f"f{i}") for i in range(10)]))
+_WIDTH = 10 + 64 + 1  # one over the declared columns plus the undeclared allowance
+
+
+def _wide_parquet(columns):
+    import io
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({f"c{i}": [1] for i in range(columns)}), buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (",".join(f"c{i}" for i in range(_WIDTH)).encode() + b"\n1\n", "text/csv"),
+        (json.dumps({"dataframe_split": {"columns": [f"c{i}" for i in range(_WIDTH)],
+                                         "data": [[1] * _WIDTH]}}).encode(), J),
+        (json.dumps({"dataframe_split": {"data": [[1] * _WIDTH]}}).encode(), J),
+        (json.dumps({"dataframe_records": [{f"c{i}": 1} for i in range(_WIDTH)]}).encode(), J),
+        (json.dumps({"instances": [{f"c{i}": 1 for i in range(_WIDTH)}]}).encode(), J),
+        (json.dumps({"inputs": {f"c{i}": [1] for i in range(_WIDTH)}}).encode(), J),
+        (json.dumps({"inputs": [{f"c{i}": 1 for i in range(_WIDTH)}]}).encode(), J),
+        ("parquet", "application/vnd.apache.parquet"),
+    ],
+    ids=["csv", "split", "split-no-columns", "records", "instances", "inputs-dict",
+         "inputs-records", "parquet"],
+)
+def test_columns_beyond_what_the_signature_declares_are_refused(body, content_type):
+    if body == "parquet":
+        body = _wide_parquet(_WIDTH)
+    with pytest.raises(ProtocolError, match=f"table of {_WIDTH} columns; at most 74 are "
+                                            "accepted.*declares 10"):
+        parse_request(body, content_type, _TEN)
+
+
+def test_a_few_undeclared_columns_are_still_accepted_and_ignored():
+    record = {f"f{i}": 1.0 for i in range(10)} | {"request_id": "a-1", "note": "x"}
+    parsed = parse_request(json.dumps({"dataframe_records": [record]}).encode(), J, _TEN)
+    data, _ = compile_enforcer(_TEN)(parsed.data, parsed.params)
+    assert list(data.columns) == [f"f{i}" for i in range(10)]
+
+
+def test_a_tensor_signature_bounds_dataframe_widths_by_its_row_size():
+    signature = SIGNATURES["tensor"]  # float32 (-1, 3)
+    ok = json.dumps({"dataframe_split": {"data": [[1, 2, 3]]}}).encode()
+    assert parse_request(ok, J, signature).data.shape == (1, 3)
+    wide = json.dumps({"dataframe_split": {"data": [[1] * 68]}}).encode()
+    with pytest.raises(ProtocolError, match="table of 68 columns; at most 67"):
+        parse_request(wide, J, signature)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"a,b\n1,2,3\n",  # one extra field: pandas would make 1 the index
+        b"a,b\n1,2,3\n4,5,6\n",  # every row: the whole table shifted
+        b"a,b\n0,1,2\n1,5,6\n",  # the shifted labels look like a default index
+        b"a,b\n1,2,3,4\n5,6,7,8\n",  # two extra: a MultiIndex
+        b"a,b\n\n\n1,2,3\n",  # after blank lines
+        b"a,b\n1,2\n3,4,5\n",  # a later row
+        b'"a",b\n"1,x",2,3\n',  # quoted commas are one field
+    ],
+)
+@pytest.mark.parametrize("signature", ["columns", "none"])
+def test_a_csv_row_with_more_fields_than_the_header_is_refused(body, signature):
+    with pytest.raises(ProtocolError) as info:
+        parse_request(body, "text/csv", SIGNATURES[signature])
+    assert info.value.field == "body"
+
+
+def test_csv_rows_with_fewer_fields_are_missing_values_not_errors():
+    parsed = parse_request(b"a,b\n1\n2,3\n", "text/csv")
+    assert parsed.data["b"].isna().tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("body", "signature"),
+    [
+        (b'{"instances": [["1", "2", "3"]]}', "tensor"),
+        (b'{"inputs": [["1", "2", "3"]]}', "tensor"),
+        (b'{"inputs": [[1, "2", 3]]}', "tensor"),
+        (b'{"inputs": [[1, null, "3"]]}', "tensor"),
+        (b'{"inputs": {"x": [["1", "2", "3"]], "y": [1]}}', "named-tensors"),
+        (b'{"instances": [{"x": [1, 2, 3], "y": "7"}]}', "named-tensors"),
+        (b'{"inputs": [["1", "2"]]}', "unnamed-columns"),
+    ],
+)
+def test_strings_are_refused_into_numeric_tensors(body, signature):
+    with pytest.raises(ProtocolError, match="got strings; send JSON numbers") as info:
+        parse_request(body, J, SIGNATURES[signature])
+    assert info.value.field in ("inputs", "instances")
+
+
+@pytest.mark.parametrize(
+    "index",
+    [[[1, 2]], [[[1]]], [{"a": 1}], {"0": 1}, "0", 7, [1, 2], [], list(range(10_000))],
+    ids=["pair", "nested", "object", "dict", "string", "number", "too-long", "empty", "huge"],
+)
+def test_bad_split_index_is_a_protocol_error_naming_the_field(index):
+    body = json.dumps({"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]],
+                                           "index": index}}).encode()
+    for signature in SIGNATURES.values():
+        with pytest.raises(ProtocolError, match="'dataframe_split.index'") as info:
+            parse_request(body, J, signature)
+        assert info.value.field == "dataframe_split"
+
+
+def _json_values():
+    st = pytest.importorskip("hypothesis.strategies")
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=5),
+    )
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ), max_leaves=12)
+
+
+def test_fuzzed_split_fields_parse_or_are_protocol_errors():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    values = _json_values()
+    split = st.fixed_dictionaries(
+        {"data": values}, optional={"columns": values, "index": values}
+    )
+    payload = st.one_of(
+        st.builds(lambda v: {"dataframe_split": v}, split),
+        st.builds(lambda v: {"dataframe_records": v}, values),
+        st.builds(lambda v: {"instances": v}, values),
+        st.builds(lambda v: {"inputs": v}, values),
+    )
+
+    @hypothesis.settings(max_examples=300, deadline=None, derandomize=True,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(payload, st.sampled_from(list(SIGNATURES)))
+    def check(value, signature):
+        sig = SIGNATURES[signature]
+        try:
+            parsed = parse_request(json.dumps(value).encode(), J, sig)
+            compile_enforcer(sig)(parsed.data, parsed.params)
+        except SaveurError as e:
+            assert "\n" not in str(e)
+
+    check()
+
+
 # ---- a real server: request heads and health checks under load ------------------------------
 
 _SERVING = Path(__file__).resolve().parents[1] / "serving"

@@ -76,7 +76,7 @@ def parse_request(
         return _parse_json_request(body, schema)
     if mime == CONTENT_TYPE_CSV:
         return ParsedRequest(_parse_csv(body, schema), None)
-    return ParsedRequest(_parse_parquet(body), None)
+    return ParsedRequest(_parse_parquet(body, schema), None)
 
 
 def _media_type(content_type: str | None) -> str:

@@ -650,3 +650,26 @@ def test_all_float_split_with_unknown_column_keeps_it_for_enforcement():
     df = parse({"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, "z"]]}},
                FLOATS).data
     assert df["c"].tolist() == ["z"]
+
+
+@pytest.mark.parametrize(
+    "predictions",
+    [
+        np.arange(30_000, dtype=np.float64).reshape(10_000, 3),
+        np.arange(9_000),
+        np.array([np.nan] * 9_000),
+        pd.DataFrame({"a": np.arange(9_000) / 7, "b": ["x"] * 9_000}),
+        pd.Series(np.arange(9_000) / 3),
+        [{"a": float("nan")}] * 9_000,
+        [1] * 4_097,
+    ],
+    ids=["array-2d", "ints", "nan", "frame", "series", "records-nan", "list"],
+)
+def test_large_answers_are_encoded_in_chunks_byte_for_byte_as_one_call(predictions):
+    from saveur import _protocol_response as r
+
+    fast = r._all_finite_numeric(predictions)
+    whole = np.ascontiguousarray(predictions) if isinstance(predictions, np.ndarray) and fast \
+        else r._jsonable(predictions)
+    assert predictions_to_json(predictions) == r._dumps({"predictions": whole}, fast)
+    assert json.loads(predictions_to_json(predictions))["predictions"][:1]

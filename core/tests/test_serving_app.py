@@ -336,3 +336,59 @@ def test_ping_answers_while_a_request_is_parsed():
     status, latency, during = asyncio.run(go())
     assert status == 200 and during
     assert latency < 0.5
+
+
+# ---- large bodies: parsed in a helper process, answers encoded in chunks ---------------------
+
+def _large_csv(rows):
+    return b"x\n" + b"1.5\n" * rows
+
+
+def test_a_large_body_is_parsed_in_the_helper_process_and_answered():
+    app = app_for_model(_Doubler())
+    rows = 2**20 // 2  # over the 2 MiB threshold
+    response = _call(app, "POST", "/invocations", content=_large_csv(rows),
+                     headers={"content-type": "text/csv"})
+    helper = app.scorer._helper._pool
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 200, response.text[:300]
+    predictions = response.json()["predictions"]
+    assert len(predictions) == rows and predictions[0] == {"x": 3.0}
+    assert helper is not None  # the helper process was used
+
+
+def test_a_protocol_error_in_the_helper_is_a_400_naming_the_field():
+    app = app_for_model(_Doubler())
+    body = _large_csv(2**20 // 2)[:-4] + b"1,2,3\n"  # a late row with extra fields
+    response = _call(app, "POST", "/invocations", content=body,
+                     headers={"content-type": "text/csv"})
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("CSV body is malformed")
+
+
+def test_without_a_helper_process_large_bodies_are_parsed_on_the_worker_thread():
+    app = app_for_model(_Doubler())
+    app.scorer._helper._unavailable = True  # as in a daemonic worker process
+    response = _call(app, "POST", "/invocations", content=_large_csv(2**20 // 2),
+                     headers={"content-type": "text/csv"})
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 200
+    assert app.scorer._helper._pool is None
+
+
+def test_a_large_v2_body_is_decoded_in_the_helper_process():
+    import orjson
+
+    app = app_for_model(_Doubler())
+    n = 600_000
+    body = orjson.dumps({"inputs": [{"name": "x", "shape": [n], "datatype": "FP64",
+                                     "data": [1.25] * n}]})
+    assert len(body) > 2 * 2**20
+    response = _call(app, "POST", f"/v2/models/{app.scorer.name}/infer", content=body,
+                     headers={"content-type": "application/json"})
+    helper = app.scorer._helper._pool
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["outputs"][0]["data"][:2] == [2.5, 2.5]
+    assert helper is not None

@@ -681,6 +681,20 @@ def test_ping_answers_while_a_wide_csv_is_parsed(serve):
     assert max(latencies) < 1.0, latencies
 
 
+def test_ping_answers_while_a_large_json_body_is_parsed_and_answered(serve):
+    # 10 MB of JSON: one orjson call on it, on any thread of the server, held the interpreter
+    # lock (and /ping) for about a second; it is parsed in the helper process instead.
+    server = serve("signed")
+    rows = np.random.RandomState(0).rand(100_000, 10).round(6).tolist()
+    body = json.dumps({"dataframe_split": {"columns": [f"f{i}" for i in range(10)],
+                                           "data": rows}}).encode()
+    _post(server, _wide_csv(3).replace(b"c", b"f"), "text/csv")  # lazy imports, timing
+    status, latencies = _ping_latencies_while(server, body, J)
+    assert status == 200
+    assert latencies
+    assert max(latencies) < 1.0, latencies
+
+
 def test_columns_beyond_the_signature_are_refused_before_parsing(serve):
     server = serve("signed")
     started = time.perf_counter()

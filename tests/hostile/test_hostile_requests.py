@@ -278,7 +278,7 @@ _WIDE = 60_000
         (
             json.dumps({"dataframe_records": [{f"c{i}": 1} for i in range(20_000)]}).encode(),
             J,
-            "mostly missing values",
+            "table of 20000 columns",
         ),
     ],
     ids=[
@@ -293,6 +293,13 @@ _WIDE = 60_000
 def test_small_bodies_that_describe_huge_tables_are_refused(body, content_type, message):
     with pytest.raises(ProtocolError, match=message):
         parse_request(body, content_type, SIGNATURES["columns"])
+
+
+def test_sparse_records_are_refused_without_a_signature_too():
+    # 5,000 records of one distinct key each: within the column limit, 2.5*10^7 cells of nulls
+    body = json.dumps({"dataframe_records": [{f"c{i}": 1} for i in range(5_000)]}).encode()
+    with pytest.raises(ProtocolError, match="mostly missing values"):
+        parse_request(body, J, None)
 
 
 def test_dense_and_moderately_sparse_records_still_parse():

@@ -96,7 +96,8 @@ class Scorer:
         data, params = await self._placement.run(small, self._parse_and_check, body, content_type)
         predictions = await self._batcher.submit(data, params)
         # a large request's own answer is encoded off the loop too
-        return await self._placement.run(small, self._predictions_to_json, predictions)  # type: ignore[no-any-return]
+        answer: bytes = await self._placement.run(small, self._predictions_to_json, predictions)
+        return answer
 
     def _parse(self, body: bytes, content_type: str | None) -> Any:
         if len(body) > _HELPER_BODY_BYTES:
@@ -106,7 +107,8 @@ class Scorer:
     def _invocations_alone(self, body: bytes, content_type: str | None) -> bytes:
         parsed = self._parse(body, content_type)
         predictions = self._predict(parsed.data, parsed.params)
-        return self._predictions_to_json(predictions)  # type: ignore[no-any-return]
+        answer: bytes = self._predictions_to_json(predictions)
+        return answer
 
     def _parse_and_check(self, body: bytes, content_type: str | None) -> tuple[Any, Any]:
         parsed = self._parse(body, content_type)
@@ -117,13 +119,16 @@ class Scorer:
     async def v2_infer(self, body: bytes) -> bytes:
         """Answer one v2 ``infer`` body with the inference response JSON bytes."""
         small = small_body(body)
+        answer: bytes
         if self._batcher is None:
-            return await self._placement.run(small, self._v2_alone, body)  # type: ignore[no-any-return]
+            answer = await self._placement.run(small, self._v2_alone, body)
+            return answer
         request = await self._placement.run(small, self._v2_decode, body)
         data, params = await self._placement.run(small, self._check, request.data, request.params)
         predictions = await self._batcher.submit(data, params)
         # encoding a large answer is work too: off the loop like the rest
-        return await self._placement.run(small, self._v2_encode, predictions, request)  # type: ignore[no-any-return]
+        answer = await self._placement.run(small, self._v2_encode, predictions, request)
+        return answer
 
     def _v2_alone(self, body: bytes) -> bytes:
         request = self._v2_decode(body)
@@ -199,8 +204,9 @@ class Scorer:
 class ParseHelper:
     """One helper process that parses large bodies, started on first use.
 
-    If it cannot start (a daemonic worker process may not have children) or dies, parsing
-    falls back to the calling thread for that request and the next one tries a new helper.
+    If it cannot start (a daemonic worker process may not have children), parsing stays on
+    the calling thread from then on. If it dies while parsing, that request is a server
+    fault (500), never retried in the server, and the next one starts a new helper.
     """
 
     def __init__(self) -> None:

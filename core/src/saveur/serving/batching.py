@@ -173,21 +173,31 @@ def _params_key(params: Any) -> Hashable:
         return object()
 
 
+_SCALARS = frozenset({bool, int, str, bytes, type(None)})
+
+
 def _canonical(value: Any) -> Hashable:
     """A typed, hashable form of a params value (``_NotMergeable`` for unknown types)."""
-    import numpy as np
-
     kind = type(value)
-    if value is None or kind in (bool, int, str, bytes):
+    if kind in _SCALARS:
         return (kind.__name__, value)
     if kind is float:
         # hex() tells NaN, +inf, -inf, 0.0 and -0.0 apart; == does not.
         return ("float", value.hex())
-    if kind in (list, tuple):
+    if kind is list or kind is tuple:
         return (kind.__name__, tuple(_canonical(v) for v in value))
     if kind is dict:
         items = [(_canonical(k), _canonical(v)) for k, v in value.items()]
-        return ("dict", tuple(sorted(items, key=repr)))
+        items.sort(key=lambda kv: repr(kv[0]))  # key order is not part of the value
+        return ("dict", tuple(items))
+    return _canonical_other(value, kind)
+
+
+def _canonical_other(value: Any, kind: type) -> Hashable:
+    import datetime
+
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "O":
             return ("ndarray-O", value.shape, _canonical(value.tolist()))
@@ -195,11 +205,8 @@ def _canonical(value: Any) -> Hashable:
         return ("ndarray", value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, np.generic):
         return ("numpy", value.dtype.str, value.tobytes())
-    if isinstance(value, (str, bytes, int)):  # subclasses: the exact type is part of the key
-        return (f"{kind.__module__}.{kind.__qualname__}", repr(value))
-    import datetime
-
-    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
+    if isinstance(value, (str, bytes, int, datetime.date, datetime.time, datetime.timedelta)):
+        # subclasses and dates: the exact type is part of the key
         return (f"{kind.__module__}.{kind.__qualname__}", repr(value))
     raise _NotMergeable(kind.__name__)
 

@@ -224,6 +224,10 @@ def test_split_unnamed_schema_is_typed_by_position():
                                "column), got an object"),
         ({"data": [[1, 2], [3]], "columns": ["a", "b"]},
          "'dataframe_split.data' row 1 has 1 values, expected 2 (one per column)"),
+        ({"data": [[1, 2], [3]]},
+         "'dataframe_split.data' row 1 has 1 values, expected 2 (one per column)"),
+        ({"data": [[1], [3, 4]]},
+         "'dataframe_split.data' row 0 has 1 values, expected 2 (one per column)"),
     ],
 )
 def test_split_shape_errors(split, message):

@@ -283,14 +283,16 @@ def _parse_split(value: Any, schema: Any) -> Any:
     _check_width(width, field, schema)
     if index is not None:
         _check_index(index, len(data))
+    # Ragged rows are refused with or without 'columns' (pandas pads short rows with NaN, a
+    # behaviour it has deprecated): the table a client sends is the table the model gets.
+    for i, row in enumerate(data):
+        if len(row) != width:
+            raise ProtocolError(
+                f"'dataframe_split.data' row {i} has {len(row)} values, expected {width} "
+                "(one per column)",
+                field=field,
+            )
     if columns is not None:
-        for i, row in enumerate(data):
-            if len(row) != width:
-                raise ProtocolError(
-                    f"'dataframe_split.data' row {i} has {len(row)} values, expected {width} "
-                    "(one per column)",
-                    field=field,
-                )
         if len(set(map(_hashable, columns))) == width:
             if data:
                 fast = same_width_frame(data, columns, _column_specs(schema), index,

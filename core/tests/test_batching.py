@@ -124,3 +124,88 @@ def test_inputs_that_cannot_be_merged_are_predicted_alone():
 def test_max_rows_below_one_is_refused():
     with ThreadPoolExecutor(1) as executor, pytest.raises(ValueError, match="at least 1"):
         Batcher(lambda d, p: d, Placement(executor), max_rows=0, max_delay_s=0.0)
+
+
+# ---- which params may share a predict call -------------------------------------------------
+
+_DISTINCT_PARAMS = {
+    "int-1": 1,
+    "float-1": 1.0,
+    "bool-true": True,
+    "zero": 0.0,
+    "minus-zero": -0.0,
+    "inf": float("inf"),
+    "minus-inf": float("-inf"),
+    "nan": float("nan"),
+    "list-int": [1],
+    "list-float": [1.0],
+    "list-minus-zero": [-0.0],
+    "dict-int": {"a": {"b": [1, 2]}},
+    "dict-float": {"a": {"b": [1, 2.0]}},
+    "dict-bool": {"a": {"b": [True, 2]}},
+    "string-1": "1",
+    "null": None,
+    "float32-1": np.float32(1.0),
+    "array-nan": np.array([np.nan]),
+    "array-inf": np.array([np.inf]),
+}
+
+
+def _key(value):
+    from saveur.serving.batching import _params_key
+
+    return _params_key({"scale": value})
+
+
+def test_params_keys_tell_apart_values_that_json_or_equality_confuse():
+    keys = {name: _key(value) for name, value in _DISTINCT_PARAMS.items()}
+    for a, key_a in keys.items():
+        for b, key_b in keys.items():
+            if a != b:
+                assert key_a != key_b, (a, b)
+
+
+def test_params_keys_are_equal_for_identical_values_in_any_key_order():
+    assert _key(float("nan")) == _key(float("nan"))
+    assert _key([-0.0, {"x": 1, "y": [float("inf")]}]) == _key(
+        [-0.0, {"y": [float("inf")], "x": 1}]
+    )
+    assert _key(np.array([1.5, np.nan])) == _key(np.array([1.5, np.nan]))
+
+
+def test_params_of_an_unknown_type_are_never_merged():
+    class Opaque:
+        pass
+
+    thing = Opaque()
+    assert _key(thing) != _key(thing)
+
+
+def test_concurrent_requests_get_answers_computed_with_their_own_params():
+    seen: list[tuple[str, int]] = []
+
+    def predict(data, params):
+        scale = params["scale"]
+        seen.append((repr(scale), len(data)))
+        return [repr(scale)] * len(data)
+
+    names = list(_DISTINCT_PARAMS)
+    frames = _frames(*([i] for i in range(len(names))))
+    results = _run(predict, frames, params=[{"scale": _DISTINCT_PARAMS[n]} for n in names])
+    for name, result in zip(names, results, strict=True):
+        assert result == [repr(_DISTINCT_PARAMS[name])], name
+    # every call saw one request: no two of these params may share a call
+    assert all(rows == 1 for _, rows in seen)
+
+
+def test_identical_params_are_still_merged():
+    calls = []
+
+    def predict(data, params):
+        calls.append(len(data))
+        return data["x"].to_numpy() * params["scale"][0]
+
+    params = [{"scale": [float("inf"), {"k": -0.0}]} for _ in range(3)]
+    results = _run(predict, _frames([1], [2], [3]), params=params)
+    assert calls == [3]
+    assert [r.tolist() for r in results] == [[float("inf")]] * 3

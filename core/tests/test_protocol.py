@@ -202,20 +202,41 @@ def test_split_unnamed_schema_is_typed_by_position():
         ({"data": 5}, "'dataframe_split.data' must be a list of rows, got a number"),
         ({"data": [], "columns": "a"}, "'dataframe_split.columns' must be a list of names, "
                                        "got a string"),
-        ({"data": [[1]], "index": [1, 2]}, "'dataframe_split.index' must be a list with one "
-                                           "label per row (1)"),
+        ({"data": [[1]], "index": [1, 2]}, "'dataframe_split.index' has 2 labels for 1 rows; "
+                                           "send one label per row"),
+        ({"data": [[1]], "index": [[1, 2]]}, "'dataframe_split.index' item 0 must be a row label "
+                                             "(a string, a number, a boolean or null), got a list"),
+        ({"data": [[1]], "index": [[[1]]]}, "'dataframe_split.index' item 0 must be a row label "
+                                            "(a string, a number, a boolean or null), got a list"),
+        ({"data": [[1]], "index": [{"a": 1}]}, "'dataframe_split.index' item 0 must be a row "
+                                               "label (a string, a number, a boolean or null), "
+                                               "got an object"),
+        ({"data": [[1]], "index": {"0": 1}}, "'dataframe_split.index' must be a list of row "
+                                             "labels, got an object"),
+        ({"data": [[1]], "index": "0"}, "'dataframe_split.index' must be a list of row labels, "
+                                        "got a string"),
+        ({"data": [[1]], "index": list(range(100_000))}, "'dataframe_split.index' has 100000 "
+                                                         "labels for 1 rows; send one label per "
+                                                         "row"),
+        ({"data": [1, 2], "columns": ["a"]}, "'dataframe_split.data' row 0 must be a list of "
+                                             "values (one per column), got a number"),
+        ({"data": [{"a": 1}]}, "'dataframe_split.data' row 0 must be a list of values (one per "
+                               "column), got an object"),
         ({"data": [[1, 2], [3]], "columns": ["a", "b"]},
          "'dataframe_split.data' row 1 has 1 values, expected 2 (one per column)"),
+        ({"data": [[1, 2], [3]]},
+         "'dataframe_split.data' row 1 has 1 values, expected 2 (one per column)"),
+        ({"data": [[1], [3, 4]]},
+         "'dataframe_split.data' row 0 has 1 values, expected 2 (one per column)"),
     ],
 )
 def test_split_shape_errors(split, message):
     assert protocol_error({"dataframe_split": split}, field="dataframe_split") == message
 
 
-def test_split_pandas_rejection_is_reported():
-    message = protocol_error({"dataframe_split": {"data": [1, 2], "columns": ["a", "b"]}},
-                             field="dataframe_split")
-    assert message.startswith("'dataframe_split' is not a valid split-oriented table:")
+def test_split_index_of_scalar_labels_is_the_frame_index():
+    df = parse({"dataframe_split": {"columns": ["a"], "data": [[1], [2]], "index": ["x", 7]}}).data
+    assert df.index.tolist() == ["x", 7]
 
 
 def test_split_bad_number_names_column_and_row():
@@ -633,3 +654,26 @@ def test_all_float_split_with_unknown_column_keeps_it_for_enforcement():
     df = parse({"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, "z"]]}},
                FLOATS).data
     assert df["c"].tolist() == ["z"]
+
+
+@pytest.mark.parametrize(
+    "predictions",
+    [
+        np.arange(30_000, dtype=np.float64).reshape(10_000, 3),
+        np.arange(9_000),
+        np.array([np.nan] * 9_000),
+        pd.DataFrame({"a": np.arange(9_000) / 7, "b": ["x"] * 9_000}),
+        pd.Series(np.arange(9_000) / 3),
+        [{"a": float("nan")}] * 9_000,
+        [1] * 4_097,
+    ],
+    ids=["array-2d", "ints", "nan", "frame", "series", "records-nan", "list"],
+)
+def test_large_answers_are_encoded_in_chunks_byte_for_byte_as_one_call(predictions):
+    from saveur.protocol import _response as r
+
+    fast = r._all_finite_numeric(predictions)
+    whole = np.ascontiguousarray(predictions) if isinstance(predictions, np.ndarray) and fast \
+        else r._jsonable(predictions)
+    assert predictions_to_json(predictions) == r._dumps({"predictions": whole}, fast)
+    assert json.loads(predictions_to_json(predictions))["predictions"][:1]

@@ -147,6 +147,46 @@ def test_batching_app_merges_concurrent_requests(echo_dir):
     assert batcher.calls < batcher.requests  # at least two requests shared a predict call
 
 
+class _ParamsEcho:
+    """A pyfunc-like model answering, for each row, the repr of its ``scale`` param."""
+
+    def __init__(self):
+        self.metadata = SimpleNamespace(signature=None)
+        self.model_dir = Path("/models/params")
+        self.resolved = None
+
+    def predict(self, data, params=None):
+        return [repr(params["scale"])] * len(data)
+
+
+def test_batching_app_never_merges_requests_whose_params_differ():
+    app = app_for_model(_ParamsEcho(), max_batch_size=64, max_batch_delay_ms=100)
+    # JSON as MLflow's client writes it: NaN and the infinities are bare tokens
+    scales = ["Infinity", "-Infinity", "NaN", "1", "1.0", "true", "0.0", "-0.0", "[1]",
+              "[1.0]", '{"a": [1, -0.0]}', '{"a": [1, 0.0]}', "Infinity"]
+    expected = ["inf", "-inf", "nan", "1", "1.0", "True", "0.0", "-0.0", "[1]", "[1.0]",
+                "{'a': [1, -0.0]}", "{'a': [1, 0.0]}", "inf"]
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*[
+                client.post(
+                    "/invocations",
+                    content=b'{"dataframe_split": {"columns": ["x"], "data": [[1]]}, '
+                    b'"params": {"scale": ' + scale.encode() + b"}}",
+                    headers={"content-type": "application/json"},
+                )
+                for scale in scales
+            ])
+
+    responses = asyncio.run(go())
+    assert [r.json()["predictions"] for r in responses] == [[e] for e in expected]
+    batcher = app.scorer._batcher
+    # the two identical Infinity requests may share a call; no other pair may
+    assert batcher.calls >= len(scales) - 1
+
+
 def test_build_app_refuses_bad_options(echo_dir):
     with pytest.raises(ValueError, match="max_batch_size must be at least 1"):
         build_app(str(echo_dir), max_batch_size=0)
@@ -187,3 +227,168 @@ def test_predictions_as_dataframe_are_records(tmp_path):
 
     response = _call(app_for_model(Frame()), "POST", "/invocations", json=_split(1.0))
     assert response.json() == {"predictions": [{"a": 1, "b": "z"}]}
+
+
+# ---- where parsing runs: only bounded-cost bodies on the event loop --------------------------
+
+class _Doubler:
+    """A pyfunc-like model without signature: doubles its input."""
+
+    def __init__(self):
+        self.metadata = SimpleNamespace(signature=None)
+        self.model_dir = Path("/models/doubler")
+        self.resolved = None
+
+    def predict(self, data, params=None):
+        return data * 2
+
+
+def _parse_threads(bodies):
+    """Score each (body, content type) in turn; the thread each parse ran on."""
+    import threading
+
+    app = app_for_model(_Doubler())
+    scorer = app.scorer
+    scorer._placement.budget_s = 1.0  # a loaded machine must not make fast work look slow
+    threads = []
+    parse = scorer._parse_request
+
+    def recording(body, content_type, signature):
+        threads.append(threading.current_thread().name)
+        return parse(body, content_type, signature)
+
+    scorer._parse_request = recording
+
+    async def go():
+        loop_thread = threading.current_thread().name
+        for body, content_type in bodies:
+            await scorer.invocations(body, content_type)
+        return loop_thread
+
+    loop_thread = asyncio.run(go())
+    scorer._executor.shutdown()
+    return loop_thread, threads
+
+
+def json_list(n):
+    return ("[" + ", ".join(["1.5"] * n) + "]").encode()
+
+
+_ONE_ROW = (b'{"dataframe_split": {"columns": ["x"], "data": [[1]]}}', "application/json")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # 16 KiB of one-letter CSV columns: small in bytes, a second of pandas work
+        (b",".join(b"c%d" % i for i in range(3000)) + b"\n" + b",".join([b"1"] * 3000),
+         "text/csv"),
+        (b'{"dataframe_records": [' + b",".join(b'{"c%d": 1}' % i for i in range(300)) + b"]}",
+         "application/json"),
+        (b"x\n" + b"1\n" * 300, "text/csv"),
+        (b'{"inputs": ' + json_list(20_000) + b"}", "application/json"),  # over 16 KiB
+    ],
+    ids=["wide-csv-header", "many-records-keys", "many-rows", "large-body"],
+)
+def test_bodies_whose_parse_cost_is_not_bounded_are_parsed_off_the_event_loop(body,
+                                                                               content_type):
+    loop_thread, threads = _parse_threads([_ONE_ROW] * 3 + [(body, content_type)])
+    assert threads[2] == loop_thread  # a measured, fast, bounded body stays on the loop
+    assert threads[3] != loop_thread and threads[3].startswith("saveur-score")
+
+
+def test_the_first_request_is_parsed_off_the_event_loop():
+    loop_thread, threads = _parse_threads([_ONE_ROW])
+    assert threads[0] != loop_thread  # nothing measured yet: lazy imports must not stall
+
+
+def test_ping_answers_while_a_request_is_parsed():
+    import threading
+    import time
+
+    app = app_for_model(_Doubler())
+    scorer = app.scorer
+    parse = scorer._parse_request
+    parsing = threading.Event()
+
+    def slow(body, content_type, signature):
+        parsing.set()
+        time.sleep(1.0)  # a parse that keeps its thread busy
+        return parse(body, content_type, signature)
+
+    scorer._parse_request = slow
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            scoring = asyncio.ensure_future(client.post(
+                "/invocations", content=b"x\n" + b"1\n" * 300,
+                headers={"content-type": "text/csv"}))
+            while not parsing.is_set():
+                await asyncio.sleep(0.001)
+            started = time.perf_counter()
+            ping = await client.get("/ping")
+            latency = time.perf_counter() - started
+            answered_while_parsing = not scoring.done()
+            await scoring
+            return ping.status_code, latency, answered_while_parsing
+
+    status, latency, during = asyncio.run(go())
+    assert status == 200 and during
+    assert latency < 0.5
+
+
+# ---- large bodies: parsed in a helper process, answers encoded in chunks ---------------------
+
+def _large_csv(rows):
+    return b"x\n" + b"1.5\n" * rows
+
+
+def test_a_large_body_is_parsed_in_the_helper_process_and_answered():
+    app = app_for_model(_Doubler())
+    rows = 2**20 // 2  # over the 2 MiB threshold
+    response = _call(app, "POST", "/invocations", content=_large_csv(rows),
+                     headers={"content-type": "text/csv"})
+    helper = app.scorer._helper._pool
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 200, response.text[:300]
+    predictions = response.json()["predictions"]
+    assert len(predictions) == rows and predictions[0] == {"x": 3.0}
+    assert helper is not None  # the helper process was used
+
+
+def test_a_protocol_error_in_the_helper_is_a_400_naming_the_field():
+    app = app_for_model(_Doubler())
+    body = _large_csv(2**20 // 2)[:-4] + b"1,2,3\n"  # a late row with extra fields
+    response = _call(app, "POST", "/invocations", content=body,
+                     headers={"content-type": "text/csv"})
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("CSV body is malformed")
+
+
+def test_without_a_helper_process_large_bodies_are_parsed_on_the_worker_thread():
+    app = app_for_model(_Doubler())
+    app.scorer._helper._unavailable = True  # as in a daemonic worker process
+    response = _call(app, "POST", "/invocations", content=_large_csv(2**20 // 2),
+                     headers={"content-type": "text/csv"})
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 200
+    assert app.scorer._helper._pool is None
+
+
+def test_a_large_v2_body_is_decoded_in_the_helper_process():
+    import orjson
+
+    app = app_for_model(_Doubler())
+    n = 600_000
+    body = orjson.dumps({"inputs": [{"name": "x", "shape": [n], "datatype": "FP64",
+                                     "data": [1.25] * n}]})
+    assert len(body) > 2 * 2**20
+    response = _call(app, "POST", f"/v2/models/{app.scorer.name}/infer", content=body,
+                     headers={"content-type": "application/json"})
+    helper = app.scorer._helper._pool
+    asyncio.run(app.scorer.close())
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["outputs"][0]["data"][:2] == [2.5, 2.5]
+    assert helper is not None

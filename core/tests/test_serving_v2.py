@@ -70,7 +70,17 @@ def test_named_tensors_map_one_to_one():
         (b'{"inputs": []}', "non-empty list"),
         (_body({"shape": [1]}), "name must be a non-empty string"),
         (_body(_t("a", [1], "FLOAT", [1])), "datatype must be one of"),
-        (_body(_t("a", [-1], "FP64", [1])), "shape must be a non-empty list"),
+        (_body(_t("a", [-1], "FP64", [1])), "shape must be a list of 1 to 32 integers"),
+        (_body(_t("a", [], "FP64", [1])), "shape must be a list of 1 to 32 integers"),
+        (_body(_t("a", [1] * 33, "FP64", [1])), "shape must be a list of 1 to 32 integers"),
+        (_body(_t("a", [0, 2**40], "FP64", [])), "integers from 0 to 2147483647"),
+        (_body(_t("a", [2**62], "FP64", [1])), "integers from 0 to 2147483647"),
+        (_body(_t("a", [2], "FP64", [[1], [2]])), "nested deeper than shape [2]"),
+        (_body(_t("a", [1, 2], "FP64", [[[1], [2]]])), "nested deeper than shape [1, 2]"),
+        (_body(_t("a", [2, 1], "FP64", [[1], 2])), "nested less deeply than shape [2, 1]"),
+        (_body(_t("a", [2, 2], "FP64", [[1, 2], [3]])), "a list at depth 1 has 1 items"),
+        (_body(_t("a", [2, 2], "FP64", [[1, 2, 3], [4]])), "a list at depth 1 has 3 items"),
+        (_body(_t("a", [1, 4], "FP64", [[1, 2], [3, 4]])), "a list at depth 0 has 2 items"),
         (_body(_t("a", [3], "FP64", [1, 2])), "shape [3] needs 3 values, got 2"),
         (_body(_t("a", [1], "INT64", ["x"])), "INT64 data must be numbers"),
         (_body(_t("a", [1], "INT64", [1.5])), "INT64 data must be integers"),
@@ -86,6 +96,7 @@ def test_malformed_requests_are_refused_with_the_field_at_fault(body, message):
     with pytest.raises(ProtocolError) as info:
         v2.decode_request(body, _scorer(COLUMNS))
     assert message in str(info.value)
+    assert info.value.field is not None
 
 
 def test_a_column_must_be_a_1d_tensor():
@@ -154,3 +165,11 @@ def test_model_metadata_lists_columns_as_1d_tensors():
     ]
     assert v2.model_metadata(_scorer(NAMED))["inputs"][0] == {
         "name": "img", "datatype": "FP32", "shape": [-1, 2]}
+
+
+@pytest.mark.parametrize(
+    "data", [[1, 2, 3, 4, 5, 6], [[1, 2, 3], [4, 5, 6]]], ids=["flat", "nested-as-shape"]
+)
+def test_data_flat_or_nested_exactly_as_the_shape_is_accepted(data):
+    request = v2.decode_request(_body(_t("a", [2, 3], "FP64", data)), _scorer(None))
+    assert request.data.tolist() == [[1, 2, 3], [4, 5, 6]]

@@ -39,6 +39,9 @@ def register(subparsers: Any) -> None:
                             "(default 0: merge what queued while the previous batch ran)")
     serve.add_argument("--max-body-mb", type=_positive_float, default=100.0,
                        help="largest request body, in MiB (default 100)")
+    serve.add_argument("--max-header-kb", type=_positive_int, default=64,
+                       help="largest request line plus headers, in KiB (default 64); "
+                            "larger ones get 431")
     serve.add_argument("--debug", action="store_true",
                        help="add stack traces to answers for model and server failures")
     serve.add_argument("--log-level", default="info",
@@ -86,6 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_batch_size=args.max_batch_size,
             max_batch_delay_ms=args.max_batch_delay_ms,
             max_body_mb=args.max_body_mb,
+            max_header_kb=args.max_header_kb,
             debug=args.debug,
             log_level=args.log_level,
         )
@@ -106,7 +110,8 @@ def _serve_in_uv_env(args: argparse.Namespace, trust: bool) -> NoReturn:
         "serve", "-m", str(model_dir), "--env-manager", "local",
         "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
         "--max-batch-delay-ms", str(args.max_batch_delay_ms),
-        "--max-body-mb", str(args.max_body_mb), "--log-level", args.log_level,
+        "--max-body-mb", str(args.max_body_mb), "--max-header-kb", str(args.max_header_kb),
+        "--log-level", args.log_level,
         "--name", args.name or _default_name(args.model_uri, model_dir),
     ]
     if trust:

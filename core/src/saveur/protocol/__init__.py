@@ -76,7 +76,7 @@ def parse_request(
         return _parse_json_request(body, schema)
     if mime == CONTENT_TYPE_CSV:
         return ParsedRequest(_parse_csv(body, schema), None)
-    return ParsedRequest(_parse_parquet(body), None)
+    return ParsedRequest(_parse_parquet(body, schema), None)
 
 
 def _media_type(content_type: str | None) -> str:
@@ -270,24 +270,29 @@ def _parse_split(value: Any, schema: Any) -> Any:
                 f"number), got {_json_type(name)}",
                 field=field,
             )
-    width = len(columns) if columns is not None else max(
-        (len(row) for row in data if isinstance(row, list)), default=0
-    )
-    _check_width(width, field)
-    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
-        raise ProtocolError(
-            f"'dataframe_split.index' must be a list with one label per row ({len(data)})",
-            field=field,
-        )
-    if columns is not None and all(isinstance(row, list) for row in data):
-        width = len(columns)
-        for i, row in enumerate(data):
-            if len(row) != width:
-                raise ProtocolError(
-                    f"'dataframe_split.data' row {i} has {len(row)} values, expected {width} "
-                    "(one per column)",
-                    field=field,
-                )
+    for i, row in enumerate(data):
+        # A row that is an object or a scalar makes pandas guess (records, one column), and
+        # an object row would bring its own, unchecked, number of columns.
+        if not isinstance(row, list):
+            raise ProtocolError(
+                f"'dataframe_split.data' row {i} must be a list of values (one per column), "
+                f"got {_json_type(row)}",
+                field=field,
+            )
+    width = len(columns) if columns is not None else max(map(len, data), default=0)
+    _check_width(width, field, schema)
+    if index is not None:
+        _check_index(index, len(data))
+    # Ragged rows are refused with or without 'columns' (pandas pads short rows with NaN, a
+    # behaviour it has deprecated): the table a client sends is the table the model gets.
+    for i, row in enumerate(data):
+        if len(row) != width:
+            raise ProtocolError(
+                f"'dataframe_split.data' row {i} has {len(row)} values, expected {width} "
+                "(one per column)",
+                field=field,
+            )
+    if columns is not None:
         if len(set(map(_hashable, columns))) == width:
             if data:
                 fast = same_width_frame(data, columns, _column_specs(schema), index,
@@ -307,6 +312,37 @@ def _parse_split(value: Any, schema: Any) -> Any:
             field=field,
         ) from None
     return _cast_frame(df, schema, field)
+
+
+_LABEL_TYPES = (str, int, float, bool, type(None))
+
+
+def _check_index(index: Any, rows: int) -> None:
+    """``dataframe_split.index``: one scalar label per row, before pandas sees it.
+
+    pandas builds a MultiIndex from nested labels, fails deep in its internals on labels of
+    the wrong length, and copies whatever it is given: every shape but a flat list of
+    scalars of the right length is refused here, naming the field.
+    """
+    field = "dataframe_split"
+    if not isinstance(index, list):
+        raise ProtocolError(
+            f"'dataframe_split.index' must be a list of row labels, got {_json_type(index)}",
+            field=field,
+        )
+    if len(index) != rows:
+        raise ProtocolError(
+            f"'dataframe_split.index' has {len(index)} labels for {rows} rows; send one label "
+            "per row",
+            field=field,
+        )
+    for i, label in enumerate(index):
+        if not isinstance(label, _LABEL_TYPES):
+            raise ProtocolError(
+                f"'dataframe_split.index' item {i} must be a row label (a string, a number, a "
+                f"boolean or null), got {_json_type(label)}",
+                field=field,
+            )
 
 
 def _hashable(x: Any) -> Any:
@@ -331,7 +367,7 @@ def _records_frame(records: list, schema: Any, field: str) -> Any:
                 field=field,
             )
     names = dict.fromkeys(k for record in records for k in record)
-    _check_width(len(names), field)
+    _check_width(len(names), field, schema)
     cells = len(names) * len(records)
     if cells > _MAX_SPARSE_CELLS:
         present = sum(len(record) for record in records)
@@ -350,7 +386,7 @@ def _frame(columns: dict, schema: Any, field: str, index: Any) -> Any:
     """Build a DataFrame from JSON columns, typing each as the schema says."""
     import pandas as pd
 
-    _check_width(len(columns), field)
+    _check_width(len(columns), field, schema)
     specs = _column_specs(schema)
     fast = same_width_frame(list(columns.values()), list(columns), specs, index)
     if fast is not None:
@@ -430,6 +466,7 @@ def _parse_instances(value: Any, schema: Any) -> Any:
 def _tensor_dict(columns: dict, schema: Any, field: str) -> dict:
     import numpy as np
 
+    _check_width(len(columns), field, schema)
     specs = {}
     if schema is not None and schema.is_tensor_spec() and schema.inputs[0].name is not None:
         specs = {s.name: s for s in schema.inputs}

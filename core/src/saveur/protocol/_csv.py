@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from saveur.enforce._values import one_line
+from saveur.protocol._json import bad_value
+from saveur.protocol._spec import _check_width, _column_specs, max_width
 from saveur.errors import ProtocolError
 from saveur.protocol._json import bad_value
 from saveur.protocol._spec import _check_width, _column_specs
@@ -31,9 +33,8 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
             f"{exc.start})",
             field="body",
         ) from None
-    header_end = body.find(b"\n")
-    # An upper bound (a quoted comma counts too): enough to refuse before pandas pays per column.
-    _check_width(body.count(b",", 0, header_end if header_end >= 0 else len(body)) + 1, "body")
+    _check_width(_header_width(body, max_width(schema)), "body", schema)
+    _check_first_row(body)
     specs = _column_specs(schema)
     dtypes: dict[Any, Any] = {}
     from saveur.types import DataType
@@ -45,7 +46,7 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
         else:
             dtypes[name] = object
     try:
-        return pd.read_csv(io.BytesIO(body), dtype=dtypes or None)
+        frame = pd.read_csv(io.BytesIO(body), dtype=dtypes or None)
     except pd.errors.EmptyDataError:
         raise ProtocolError("CSV body is empty: send a header row and data rows",
                             field="body") from None
@@ -55,6 +56,8 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
         if not dtypes:
             raise ProtocolError(f"CSV body is malformed: {one_line(exc)}",
                                 field="body") from None
+    else:
+        return frame
     # A value does not fit its column's dtype: read everything as text to name the row.
     raw = pd.read_csv(io.BytesIO(body), dtype=object, keep_default_na=True)
     for name in raw.columns:
@@ -70,3 +73,42 @@ def _parse_csv(body: bytes, schema: Any) -> Any:
             except (ValueError, TypeError, OverflowError):
                 raise bad_value(spec, "body", i, v) from None
     raise ProtocolError("CSV body does not match the model's column types", field="body")
+
+
+def _header_width(body: bytes, limit: int) -> int:
+    """The number of fields of the header row, counted before pandas pays per column."""
+    end = body.find(b"\n")
+    header = body if end < 0 else body[:end]
+    commas = header.count(b",")
+    if commas < limit or b'"' not in header:
+        return commas + 1  # exact, or an upper bound under the limit
+    import csv
+
+    # Quoted commas are not separators: count exactly before refusing a wide-looking header.
+    try:
+        return len(next(csv.reader([header.decode("utf-8")]), []))
+    except csv.Error:
+        return commas + 1
+
+
+def _check_first_row(body: bytes) -> None:
+    """Refuse a CSV whose first data row has more fields than the header names.
+
+    pandas silently takes the extra leading fields of such a row as an index ("implicit
+    index"), shifting every value into the wrong column; later rows with extra fields are
+    parser errors already. Read without a header, the first two rows must have the same width.
+    """
+    import io
+
+    import pandas as pd
+
+    try:
+        pd.read_csv(io.BytesIO(body), header=None, nrows=2, dtype=object)
+    except pd.errors.ParserError as exc:
+        raise ProtocolError(
+            f"CSV header and first row do not match: {one_line(exc)}; send one value per "
+            "header column in every row",
+            field="body",
+        ) from None
+    except (pd.errors.EmptyDataError, ValueError):
+        pass  # the full read below names what is wrong

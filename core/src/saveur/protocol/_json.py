@@ -217,15 +217,32 @@ def _json_ints(values: list, spec: Any, field: str, target: Any) -> Any:
     return np.array(out, dtype=target)
 
 
+def _holds_text(array: Any) -> bool:
+    if array.dtype.kind in "US":
+        return True
+    if array.dtype.kind == "O":
+        return any(isinstance(v, (str, bytes)) for v in array.reshape(-1).tolist())
+    return False
+
+
 def json_tensor(value: Any, dtype: Any, label: str, field: str) -> Any:
     """A JSON value as an array of the tensor's dtype (MLflow: ``np.array(value, dtype)``)."""
     import numpy as np
 
-    if dtype.kind in "iu":
+    if dtype.kind in "iufcb":
         try:
             natural = np.asarray(value)
         except ValueError:
             natural = None
+        if natural is not None and _holds_text(natural):
+            # numpy would parse "1.5" into a number: a tensor has no text form, so a string
+            # is the client's mistake (column inputs name the row the same way).
+            raise ProtocolError(
+                f"{label} expects {dtype} numbers, got strings; send JSON numbers"
+                + (" or booleans" if dtype.kind == "b" else ""),
+                field=field,
+            )
+    if dtype.kind in "iu":
         if natural is not None and natural.dtype.kind == "f":
             if not np.all(np.isfinite(natural)) or not np.all(natural == np.floor(natural)):
                 raise ProtocolError(

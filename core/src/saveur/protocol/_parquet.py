@@ -9,7 +9,7 @@ from saveur.errors import ProtocolError, UnsupportedContentTypeError
 from saveur.protocol._spec import CONTENT_TYPE_PARQUET, PARQUET_CELLS_PER_BYTE, _check_width
 
 
-def _parse_parquet(body: bytes) -> Any:
+def _parse_parquet(body: bytes, schema: Any = None) -> Any:
     import io
 
     try:
@@ -26,7 +26,7 @@ def _parse_parquet(body: bytes) -> Any:
         # Parquet compresses runs of equal values to almost nothing: a few KB can declare
         # 10^9 rows. The footer gives the table's size before anything is decoded.
         meta = pq.ParquetFile(io.BytesIO(body)).metadata
-        _check_width(meta.num_columns, "body")
+        _check_width(meta.num_columns, "body", schema)
         limit = max(1_000_000, PARQUET_CELLS_PER_BYTE * len(body))
         if meta.num_rows * meta.num_columns > limit:
             raise ProtocolError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ class _NotMergeable(Exception):
 class _Item:
     data: Any
     params: Any
-    key: bytes
+    key: Hashable
     rows: int
     future: asyncio.Future[Any]
     arrived: float = field(default_factory=time.monotonic)
@@ -158,17 +158,57 @@ class Batcher:
         return results
 
 
-def _params_key(params: Any) -> bytes:
-    if not params:
-        return b""
-    import orjson
+def _params_key(params: Any) -> Hashable:
+    """A key equal for two params only when they are identical values, type included.
 
+    JSON encoders are no key: orjson writes NaN and both infinities as ``null``, and ``1``,
+    ``1.0`` and ``true`` compare equal in Python. Values of a type not known here get a key
+    of their own, so such requests are never merged.
+    """
+    if not params:
+        return ()
     try:
-        return orjson.dumps(
-            params, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY, default=repr
-        )
-    except TypeError:
-        return repr(sorted(params.items(), key=lambda kv: str(kv[0]))).encode()
+        return _canonical(params)
+    except _NotMergeable:
+        return object()
+
+
+_SCALARS = frozenset({bool, int, str, bytes, type(None)})
+
+
+def _canonical(value: Any) -> Hashable:
+    """A typed, hashable form of a params value (``_NotMergeable`` for unknown types)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind.__name__, value)
+    if kind is float:
+        # hex() tells NaN, +inf, -inf, 0.0 and -0.0 apart; == does not.
+        return ("float", value.hex())
+    if kind is list or kind is tuple:
+        return (kind.__name__, tuple(_canonical(v) for v in value))
+    if kind is dict:
+        items = [(_canonical(k), _canonical(v)) for k, v in value.items()]
+        items.sort(key=lambda kv: repr(kv[0]))  # key order is not part of the value
+        return ("dict", tuple(items))
+    return _canonical_other(value, kind)
+
+
+def _canonical_other(value: Any, kind: type) -> Hashable:
+    import datetime
+
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "O":
+            return ("ndarray-O", value.shape, _canonical(value.tolist()))
+        # the bytes tell NaN payloads and signed zeros apart, as float.hex() does
+        return ("ndarray", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, np.generic):
+        return ("numpy", value.dtype.str, value.tobytes())
+    if isinstance(value, (str, bytes, int, datetime.date, datetime.time, datetime.timedelta)):
+        # subclasses and dates: the exact type is part of the key
+        return (f"{kind.__module__}.{kind.__qualname__}", repr(value))
+    raise _NotMergeable(kind.__name__)
 
 
 def _rows(data: Any) -> int:

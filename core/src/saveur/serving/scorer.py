@@ -12,8 +12,31 @@ from typing import Any
 from saveur.errors import ProtocolError, SchemaError
 from saveur.serving.placement import Placement
 
-#: bodies up to this size may be scored on the event loop itself (see placement.py)
+#: Bodies up to this size, describing at most this many values, may be parsed and scored on
+#: the event loop itself (see placement.py). Parsing cost follows a body's shape, not its
+#: size: 16 KiB of one-letter CSV columns cost pandas a second. A value needs a separator
+#: (a comma or a newline), so counting them (a memchr pass: microseconds) bounds the cells
+#: a body can describe: 256 cells cost pandas under 50 ms in the worst layout measured
+#: (records of 256 distinct keys and no signature). Anything else goes to the worker thread,
+#: so /ping and /health never wait behind a parser.
 _SMALL_BODY_BYTES = 16384
+_SMALL_BODY_SEPARATORS = 256
+
+
+#: Bodies over this size are parsed in a helper process. Decoding a large JSON body (orjson,
+#: about 50 ms per MB on a loaded 2-core machine) and converting it (numpy, pandas' CSV
+#: reader) are single C calls that hold the interpreter lock: on the worker thread they kept
+#: /ping waiting for seconds. The parsed table comes back pickled (numeric columns: a copy).
+_HELPER_BODY_BYTES = 2 * 1024 * 1024
+
+
+def small_body(body: bytes, content_type: str | None = None) -> bool:
+    """Whether parsing ``body`` has a small, bounded cost (it may then run on the loop)."""
+    if len(body) > _SMALL_BODY_BYTES:
+        return False
+    if content_type is not None and "parquet" in content_type.lower():
+        return False  # a compressed format: its size says nothing about its table
+    return body.count(b",") + body.count(b"\n") <= _SMALL_BODY_SEPARATORS
 
 
 class ModelFailure(Exception):
@@ -61,53 +84,66 @@ class Scorer:
 
         self._parse_request = protocol.parse_request
         self._predictions_to_json = protocol.predictions_to_json
+        self._helper = ParseHelper()
 
     # --- MLflow's /invocations ----------------------------------------------------------
 
     async def invocations(self, body: bytes, content_type: str | None) -> bytes:
         """Answer one ``/invocations`` body with the ``{"predictions": ...}`` JSON bytes."""
-        small = len(body) <= _SMALL_BODY_BYTES
+        small = small_body(body, content_type)
         if self._batcher is None:
             return await self._placement.run(small, self._invocations_alone, body, content_type)
         data, params = await self._placement.run(small, self._parse_and_check, body, content_type)
         predictions = await self._batcher.submit(data, params)
-        return self._predictions_to_json(predictions)
+        # a large request's own answer is encoded off the loop too
+        answer: bytes = await self._placement.run(small, self._predictions_to_json, predictions)
+        return answer
+
+    def _parse(self, body: bytes, content_type: str | None) -> Any:
+        if len(body) > _HELPER_BODY_BYTES:
+            return self._helper.run(self._parse_request, body, content_type, self.signature)
+        return self._parse_request(body, content_type, self.signature)
 
     def _invocations_alone(self, body: bytes, content_type: str | None) -> bytes:
-        parsed = self._parse_request(body, content_type, self.signature)
+        parsed = self._parse(body, content_type)
         predictions = self._predict(parsed.data, parsed.params)
-        return self._predictions_to_json(predictions)
+        answer: bytes = self._predictions_to_json(predictions)
+        return answer
 
     def _parse_and_check(self, body: bytes, content_type: str | None) -> tuple[Any, Any]:
-        parsed = self._parse_request(body, content_type, self.signature)
+        parsed = self._parse(body, content_type)
         return self._check(parsed.data, parsed.params)
 
     # --- Open Inference Protocol v2 -------------------------------------------------------
 
     async def v2_infer(self, body: bytes) -> bytes:
         """Answer one v2 ``infer`` body with the inference response JSON bytes."""
+        small = small_body(body)
+        answer: bytes
+        if self._batcher is None:
+            answer = await self._placement.run(small, self._v2_alone, body)
+            return answer
+        request = await self._placement.run(small, self._v2_decode, body)
+        data, params = await self._placement.run(small, self._check, request.data, request.params)
+        predictions = await self._batcher.submit(data, params)
+        # encoding a large answer is work too: off the loop like the rest
+        answer = await self._placement.run(small, self._v2_encode, predictions, request)
+        return answer
+
+    def _v2_alone(self, body: bytes) -> bytes:
+        request = self._v2_decode(body)
+        predictions = self._predict(request.data, request.params)
+        return self._v2_encode(predictions, request)
+
+    def _v2_encode(self, predictions: Any, request: Any) -> bytes:
         from saveur.serving import _http, v2
 
-        small = len(body) <= _SMALL_BODY_BYTES
-        if self._batcher is None:
-            response = await self._placement.run(small, self._v2_alone, body)
-        else:
-            request = await self._placement.run(small, v2.decode_request, body, self)
-            data, params = await self._placement.run(
-                small, self._check, request.data, request.params
-            )
-            predictions = await self._batcher.submit(data, params)
-            response = await self._placement.run(
-                small, v2.encode_response, predictions, request, self
-            )
-        return _http.dumps(response)
+        return _http.dumps(v2.encode_response(predictions, request, self))
 
-    def _v2_alone(self, body: bytes) -> dict[str, Any]:
-        from saveur.serving import v2
-
-        request = v2.decode_request(body, self)
-        predictions = self._predict(request.data, request.params)
-        return v2.encode_response(predictions, request, self)
+    def _v2_decode(self, body: bytes) -> Any:
+        if len(body) > _HELPER_BODY_BYTES:
+            return self._helper.run(_decode_v2, body, self.signature)
+        return _decode_v2(body, self.signature)
 
     def v2_server_metadata(self) -> dict[str, Any]:
         """``GET /v2``: the server's name, version and extensions."""
@@ -162,6 +198,74 @@ class Scorer:
         if self._batcher is not None:
             await self._batcher.close()
         self._executor.shutdown(wait=True)
+        self._helper.close()
+
+
+class ParseHelper:
+    """One helper process that parses large bodies, started on first use.
+
+    If it cannot start (a daemonic worker process may not have children), parsing stays on
+    the calling thread from then on. If it dies while parsing, that request is a server
+    fault (500), never retried in the server, and the next one starts a new helper.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._pool: Any = None
+        self._unavailable = False
+        self._lock = threading.Lock()
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` in the helper process (``fn`` and the arguments must pickle)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self._get()
+        if pool is None:
+            return fn(*args)
+        try:
+            future = pool.submit(fn, *args)
+        except (AssertionError, OSError, RuntimeError):
+            # a daemonic process may not have children: parse here from now on
+            with self._lock:
+                self._unavailable = True
+                self._pool = None
+            return fn(*args)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            # Not retried here: what killed the helper (memory, most likely) would kill the
+            # server. A fault of the server, not of the request: 500, and a fresh helper next.
+            raise RuntimeError("the request parser process died; try again") from None
+
+    def _get(self) -> Any:
+        with self._lock:
+            if self._pool is None and not self._unavailable:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                # spawn: a fork of a process running uvloop and threads is not safe
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the helper process, if it was started."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _decode_v2(body: bytes, signature: Any) -> Any:
+    """A v2 request decoded for a signature (module level: it runs in the parse helper too)."""
+    from types import SimpleNamespace
+
+    from saveur.serving import v2
+
+    return v2.decode_request(body, SimpleNamespace(signature=signature))
 
 
 def _default_name(model: Any) -> str:

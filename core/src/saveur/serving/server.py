@@ -16,6 +16,7 @@ _log = logging.getLogger("saveur.serving")
 
 #: environment variable carrying the options to worker processes (``--workers`` > 1)
 _CONFIG_ENV = "SAVEUR_SERVE_CONFIG"
+_HTTP_PROTOCOL = "saveur.serving._limited_http:HeaderLimitedProtocol"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ServeOptions:
     max_batch_size: int | None = None
     max_batch_delay_ms: float = 0.0
     max_body_mb: float = 100.0
+    max_header_kb: int = 64
     debug: bool = False
     log_level: str = "info"
 
@@ -63,11 +65,13 @@ def serve(options: ServeOptions) -> None:
     import uvicorn
 
     configure_logging(options.log_level)
+    _limit_headers(options)
     common: dict[str, Any] = {
         "host": options.host,
         "port": options.port,
         "loop": "uvloop",
-        "http": "httptools",
+        # httptools, with a limit on request heads (431); see _limited_http.py
+        "http": _HTTP_PROTOCOL,
         "log_level": options.log_level,
         "access_log": False,  # saveur logs one line per request itself, with latency
         "lifespan": "on",
@@ -100,7 +104,14 @@ def app_from_env() -> Any:
 
     options = ServeOptions(**orjson.loads(os.environ[_CONFIG_ENV]))
     configure_logging(options.log_level)
+    _limit_headers(options)
     return build_app(options.model_uri, **options.app_kwargs())
+
+
+def _limit_headers(options: ServeOptions) -> None:
+    from saveur.serving._limited_http import set_max_header_kb
+
+    set_max_header_kb(options.max_header_kb)
 
 
 def _encode(options: ServeOptions) -> str:

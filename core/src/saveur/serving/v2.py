@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from saveur.errors import ProtocolError
+from saveur.serving import _http
 
 #: v2 datatype -> numpy dtype name
 DATATYPES: dict[str, str] = {
@@ -39,6 +40,11 @@ _COLUMN_DATATYPES = {
     "binary": "BYTES",
     "datetime": "BYTES",
 }
+
+#: Bounds on a tensor's declared shape: numpy allows 64 dimensions, and a huge dimension next
+#: to a zero one declares an empty tensor that downstream code may still try to size.
+_MAX_DIMS = 32
+_MAX_DIM = 2**31 - 1
 
 #: request-level parameters that belong to the protocol, not to the model
 _RESERVED_PARAMETERS = {"content_type", "headers"}
@@ -156,20 +162,23 @@ def _decode_tensor(tensor: Any, index: int) -> tuple[str, Any]:
     shape = tensor.get("shape")
     if (
         not isinstance(shape, list)
-        or not shape
-        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+        or not 0 < len(shape) <= _MAX_DIMS
+        or not all(
+            isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= _MAX_DIM for d in shape
+        )
     ):
         raise ProtocolError(
-            f"{where}: shape must be a non-empty list of non-negative integers, got {shape!r}",
+            f"{where}: shape must be a list of 1 to {_MAX_DIMS} integers from 0 to {_MAX_DIM}, "
+            f"got {_http.one_line(repr(shape), 200)}",
             field=f"inputs[{index}].shape",
         )
     data = tensor.get("data")
     if not isinstance(data, list):
         raise ProtocolError(f"{where}: data must be a list", field=f"inputs[{index}].data")
-    flat = _flatten(data, where)
     expected = 1
     for d in shape:
         expected *= d
+    flat = _flatten(data, shape, where, f"inputs[{index}].data")
     if len(flat) != expected:
         raise ProtocolError(
             f"{where}: shape {shape} needs {expected} values, got {len(flat)}",
@@ -203,28 +212,46 @@ def _decode_tensor(tensor: Any, index: int) -> tuple[str, Any]:
                     raise ValueError(f"{datatype} data has numbers out of its range")
     except (ValueError, TypeError, OverflowError) as exc:
         raise ProtocolError(f"{where}: {exc}", field=f"inputs[{index}].data") from None
-    return name, array.reshape(shape)
+    try:
+        return name, array.reshape(shape)
+    except ValueError as exc:  # e.g. a dimension numpy cannot address
+        raise ProtocolError(f"{where}: {exc}", field=f"inputs[{index}].shape") from None
 
 
-def _flatten(data: list[Any], where: str) -> list[Any]:
-    """Row-major flattening of nested lists (v2 accepts flat or nested data)."""
+def _flatten(data: list[Any], shape: list[int], where: str, field: str) -> list[Any]:
+    """Row-major values of ``data``: flat, or nested exactly as ``shape`` says.
+
+    v2 accepts both forms; anything in between (nested deeper or shallower than the shape,
+    or ragged) is refused rather than flattened into a tensor the client did not describe.
+    """
     if not any(isinstance(v, list) for v in data):
         return data
     flat: list[Any] = []
-    stack: list[Any] = [iter(data)]
-    depth_limit = 32
+    stack: list[tuple[list[Any], int]] = [(data, 0)]
     while stack:
-        try:
-            value = next(stack[-1])
-        except StopIteration:
-            stack.pop()
+        values, depth = stack.pop()
+        if len(values) != shape[depth]:
+            raise ProtocolError(
+                f"{where}: data nested as lists must follow shape {shape}: a list at depth "
+                f"{depth} has {len(values)} items, the shape says {shape[depth]}",
+                field=field,
+            )
+        if depth + 1 == len(shape):
+            if any(isinstance(v, list) for v in values):
+                raise ProtocolError(
+                    f"{where}: data is nested deeper than shape {shape} ({len(shape)} levels)",
+                    field=field,
+                )
+            flat.extend(values)
             continue
-        if isinstance(value, list):
-            if len(stack) >= depth_limit:
-                raise ProtocolError(f"{where}: data is nested too deeply", field="inputs")
-            stack.append(iter(value))
-        else:
-            flat.append(value)
+        for i in range(len(values) - 1, -1, -1):
+            if not isinstance(values[i], list):
+                raise ProtocolError(
+                    f"{where}: data is nested less deeply than shape {shape}: a value where "
+                    f"a list of {shape[depth + 1]} was expected at depth {depth + 1}",
+                    field=field,
+                )
+            stack.append((values[i], depth + 1))
     return flat
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from saveur.enforce._values import one_line
-from saveur.protocol._json import bad_value
-from saveur.protocol._spec import _check_width, _column_specs, max_width
 from saveur.errors import ProtocolError
 from saveur.protocol._json import bad_value
-from saveur.protocol._spec import _check_width, _column_specs
+from saveur.protocol._spec import _check_width, _column_specs, max_width
 
 _CSV_DTYPES = {
     "double": "float64",

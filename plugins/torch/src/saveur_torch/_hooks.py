@@ -179,7 +179,7 @@ def saveur_predict_function(
 
     # While saving, the host runs the caller's own module on the input example to infer the
     # output schema: leave its train/eval mode alone and stay on the CPU.
-    saving = bool(context.options.get("saving"))
+    saving = context.saving
     device = "cpu" if saving else resolve_device(context.options.get("device"))
     signature = getattr(context.mlmodel, "signature", None)
     return build_predict(model, device, signature, set_eval_mode=not saving)

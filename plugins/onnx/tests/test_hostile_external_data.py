@@ -104,10 +104,10 @@ def test_symlink_out_of_the_model_is_refused(model_dir, secret, no_external_read
     # The host refuses any link in a model when it checks digests...
     with pytest.raises(UnsafePathError, match="link.bin"):
         saveur.pyfunc.load_model(model_dir)
-    # ...and the plugin refuses a link that escapes even when digests are not checked.
-    with pytest.raises(UnsafePathError, match="resolves outside"):
+    # ...and a link that escapes is refused even when digests are not checked.
+    with pytest.raises(UnsafePathError, match="link.bin"):
         saveur.pyfunc.load_model(model_dir, verify=False)
-    with pytest.raises(UnsafePathError, match="resolves outside"):
+    with pytest.raises(UnsafePathError, match="link.bin"):
         saveur.load_model(model_dir, verify=False)
 
 

@@ -122,7 +122,7 @@ def test_unpinned_requirement_fails(tmp_path):
                                       "scikit-learn>=1.0"])
     with pytest.raises(AssertionError, match="not pinned"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
-            model_dir, "saveur-sklearn", _non_portable_info()
+            model_dir, "saveur-sklearn", _non_portable_info(), False
         )
 
 
@@ -130,7 +130,7 @@ def test_requirements_without_the_plugin_fail(tmp_path):
     model_dir = _model_dir(tmp_path, ["saveur==0.1.0", "scikit-learn==1.9.1"])
     with pytest.raises(AssertionError, match="saveur-sklearn missing"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
-            model_dir, "saveur-sklearn", _non_portable_info()
+            model_dir, "saveur-sklearn", _non_portable_info(), False
         )
 
 
@@ -139,7 +139,7 @@ def test_local_version_label_fails(tmp_path):
                                       "scikit-learn==1.9.1+cpu"])
     with pytest.raises(AssertionError, match="local version labels"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
-            model_dir, "saveur-sklearn", _non_portable_info()
+            model_dir, "saveur-sklearn", _non_portable_info(), False
         )
 
 
@@ -148,7 +148,7 @@ def test_portable_requirements_naming_a_saveur_distribution_fail(tmp_path):
                                       "scikit-learn==1.9.1"])
     with pytest.raises(AssertionError, match=r"names \['saveur-sklearn'\]"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
-            model_dir, "saveur-sklearn", _info()
+            model_dir, "saveur-sklearn", _info(), True
         )
 
 
@@ -156,7 +156,7 @@ def test_portable_model_without_the_plugin_record_fails(tmp_path):
     model_dir = _model_dir(tmp_path, ["mlflow>=3.17.2,<4", "scikit-learn==1.9.1"], plugin=None)
     with pytest.raises(AssertionError, match="saveur.plugin"):
         SaveTests().test_requirements_are_pinned_and_name_the_plugin(
-            model_dir, "saveur-sklearn", _info()
+            model_dir, "saveur-sklearn", _info(), True
         )
 
 

@@ -379,3 +379,26 @@ def test_uv_env_manager_runs_the_command_with_the_models_python(model_dir, tmp_p
                         lambda command, check: subprocess.CompletedProcess(command, 3))
     with pytest.raises(BatchError, match="uv environment .* failed with exit status 3"):
         predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", env_manager="uv")
+
+
+def test_quotes_after_the_first_block_switch_to_record_reading(model_dir, tmp_path):
+    rows = [f"{i},{i}.0,1.0" for i in range(100_000)]  # about 1.5 MiB: several read blocks
+    rows[90_000] = '"ninety, thousand",2.0,1.0'
+    rows[90_001] = '"multi\nline",3.0,1.0'
+    (tmp_path / "in.csv").write_text("id,x,y\n" + "\n".join(rows))  # no final newline
+    result = predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv",
+                          keep_columns=["id"], batch_size=7_000)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"id": str})
+    assert result.rows_scored == 100_000
+    assert out["id"].iloc[90_000] == "ninety, thousand"
+    assert out["id"].iloc[90_001] == "multi\nline"
+    assert out["id"].iloc[-1] == "99999" and out["x"].iloc[-1] == 99999.0 * 3
+
+
+def test_a_ragged_row_deep_in_a_big_file_is_named(model_dir, tmp_path):
+    rows = [f"{i},1.0" for i in range(120_000)]
+    rows[110_000] = "1.0,2.0,3.0"
+    (tmp_path / "in.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(BatchError, match=r"row 110001 has 3 fields"):
+        predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

@@ -487,7 +487,9 @@ class _ParquetSource(_Source):
             # Parquet's footer is at the end: a pipe has to be read whole first.
             stream = io.BytesIO(stream.read())
         try:
-            self.file = pq.ParquetFile(stream)
+            # Buffered reads of pages, no pre-buffering: without these, pyarrow reads whole
+            # column chunks and the process grows with the file (1 GB for 10M rows x 10).
+            self.file = pq.ParquetFile(stream, buffer_size=1 << 20, pre_buffer=False)
             meta = self.file.metadata
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for bad files
             raise BatchError(f"{name} is not a valid Parquet file: {_one_line(exc)}") from None

@@ -402,3 +402,15 @@ def test_a_ragged_row_deep_in_a_big_file_is_named(model_dir, tmp_path):
     with pytest.raises(BatchError, match=r"row 110001 has 3 fields"):
         predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_json_payloads_params_are_used_unless_params_are_given(model_dir, tmp_path, frame):
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps({"dataframe_split": frame.head(2).to_dict(orient="split"),
+                               "params": {"offset": 10.0}}))
+    predict_file(model_dir, src, tmp_path / "a.json")
+    assert [r["x"] for r in json.loads((tmp_path / "a.json").read_text())["predictions"]] == \
+        [10.0, 13.0]
+    predict_file(model_dir, src, tmp_path / "b.json", params={"offset": 0.0})
+    assert [r["x"] for r in json.loads((tmp_path / "b.json").read_text())["predictions"]] == \
+        [0.0, 3.0]

@@ -99,6 +99,7 @@ def predict_file(
     started = time.perf_counter()
     model = load_model(model_uri, trust_code=trust_code)
     signature = model.signature
+    given_params = params
     params = _check_params(signature, params)
     errors_path = None
     if on_error == "skip":
@@ -109,6 +110,10 @@ def predict_file(
             _open_input(input) as stream:
         source = _SOURCES[in_format](stream, batch_size, _name(input), signature)
         source.check_columns(signature, keep)
+        file_params = getattr(source, "file_params", None)
+        if file_params is not None and given_params is None:
+            # A JSON payload's own "params", as `mlflow models predict` reads them.
+            params = _check_params(signature, file_params)
         bar = _progress_bar(progress, source.total_rows)
         try:
             for batch in source.batches():

@@ -414,3 +414,10 @@ def test_a_json_payloads_params_are_used_unless_params_are_given(model_dir, tmp_
     predict_file(model_dir, src, tmp_path / "b.json", params={"offset": 0.0})
     assert [r["x"] for r in json.loads((tmp_path / "b.json").read_text())["predictions"]] == \
         [0.0, 3.0]
+
+
+def test_skip_without_bad_rows_leaves_an_empty_errors_file(model_dir, tmp_path, frame):
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    (tmp_path / "out.csv.errors.jsonl").write_text('{"row": 1, "error": "stale"}\n')
+    predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", on_error="skip")
+    assert (tmp_path / "out.csv.errors.jsonl").read_text() == ""

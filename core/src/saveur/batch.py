@@ -910,6 +910,10 @@ class _ErrorLog:
         self.atomic.file.write(line.encode("utf-8"))
 
     def commit(self) -> None:
+        if self.atomic is None and self.path is not None:
+            # Written even when empty: an errors file left by an earlier run must not
+            # describe this one.
+            self.atomic = _Atomic(self.path)
         if self.atomic is not None:
             self.atomic.commit()
 

@@ -74,6 +74,13 @@ class UnsupportedContentTypeError(ProtocolError):
     """A scoring request has a content type the protocol does not accept (HTTP 415)."""
 
 
+class BatchError(SaveurError):
+    """Batch scoring of a file stopped: a bad input file or row, or the model failed.
+
+    Nothing is left at the output path when it is raised.
+    """
+
+
 # --- store, registry and URIs ----------------------------------------------------------
 class StoreError(SaveurError):
     """The run, artifact or registry store refused or failed an operation."""

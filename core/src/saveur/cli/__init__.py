@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from saveur.errors import SaveurError
 
 #: modules whose ``register(subparsers)`` adds top-level commands, in help order
-_COMMAND_MODULES = ("saveur.cli.models", "saveur.cli.runs", "saveur.cli.serve")
+_COMMAND_MODULES = (
+    "saveur.cli.models", "saveur.cli.runs", "saveur.cli.serve", "saveur.cli.predict",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

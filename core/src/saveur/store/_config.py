@@ -18,6 +18,8 @@ DEFAULT_STORE = "./saveur-store"
 _DB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mssql", "oracle")
 
 _state: dict[str, str | None] = {"uri": None, "artifact_root": None}
+#: (folder store, ignored SAVEUR_ARTIFACT_ROOT) pairs already warned about, once per process
+_warned: set[tuple[str, str]] = set()
 
 
 def set_store_uri(uri: str | os.PathLike[str] | None, artifact_root: str | None = None) -> None:
@@ -87,6 +89,21 @@ def resolve_location(uri: str | None = None) -> StoreLocation:
         )
     folder = Path(uri).expanduser().resolve()
     root = _state["artifact_root"]
+    ignored = os.environ.get("SAVEUR_ARTIFACT_ROOT")
+    if root is None and ignored and (str(folder), ignored) not in _warned:
+        # Honoring it would hide the artifacts this folder store already holds.
+        import warnings
+
+        _warned.add((str(folder), ignored))
+
+        warnings.warn(
+            f"SAVEUR_ARTIFACT_ROOT is ignored: the store {str(folder)!r} is a folder store, "
+            f"which keeps its artifacts in {str(folder / 'artifacts')!r}; set "
+            "SAVEUR_STORE_URI to a database URL (sqlite:///..., postgresql://...) to put "
+            "artifacts elsewhere",
+            UserWarning,
+            stacklevel=3,
+        )
     artifacts = _normalise_root(root) if root else str(folder / "artifacts")
     return StoreLocation(f"sqlite:///{folder / 'store.db'}", artifacts, folder)
 

@@ -2,7 +2,7 @@
 
 Run on purpose, when a dependency should move: ``python3 constraints/update.py [ENV ...]``.
 For each env it builds the env afresh without constraints (``tox -e ENV -r --notest`` with
-``SAVEUR_UNPINNED=1``), then writes ``constraints/ENV.txt`` from what uv resolved there. The
+``SAVEUR_CONSTRAINTS=`` set empty), then writes ``constraints/ENV.txt`` from what uv resolved there. The
 project's own distributions (installed from this checkout) are left out. Review the diff and
 run the tests before committing: that is the moment drift is met, instead of on a fresh
 machine some later day. The ``latest`` env never uses constraints, so CI shows drift early.
@@ -49,7 +49,7 @@ def _freeze(env: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     envs = argv or _envs()
-    env = {**os.environ, "SAVEUR_UNPINNED": "1"}
+    env = {**os.environ, "SAVEUR_CONSTRAINTS": ""}  # tox.ini: no UV_CONSTRAINT
     for name in envs:
         subprocess.run(
             [sys.executable, "-m", "tox", "-e", name, "-r", "--notest"], check=True, env=env

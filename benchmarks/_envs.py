@@ -48,11 +48,14 @@ PACKAGES: tuple[str, ...] = (
     "httpx",
     "pytest",
     "hypothesis",
+    # saveur-fastai's framework brings torch; pinned so uv takes the CPU wheel from
+    # /opt/wheels (or the same release from the index) instead of the newest CUDA build.
+    "torch==2.13.0",
 )
 
 #: Plugin folders installed editable when they exist. Listed explicitly: a plugin for a heavy
 #: framework (torch) must not be pulled in by accident.
-PLUGINS: tuple[str, ...] = ("sklearn",)
+PLUGINS: tuple[str, ...] = ("sklearn", "fastai")
 
 
 def venv_python(venv: Path = VENV_DIR) -> Path:

@@ -135,3 +135,21 @@ def raw_probabilities(learn: Any, data: Any) -> Any:
     with learn.no_bar(), learn.no_logging():
         preds, _ = learn.get_preds(dl=learn.dls.test_dl(items))
     return preds.numpy()
+
+
+def tabular_regressor() -> Any:
+    """A tabular regressor (a float target) trained for one epoch."""
+    from fastai.tabular.all import Normalize, TabularDataLoaders, set_seed
+    from fastai.tabular.all import tabular_learner as make_learner
+
+    set_seed(0, reproducible=True)
+    frame = tabular_frame()
+    frame["target"] = frame["x1"] * 2.0 + frame["x2"]
+    dls = TabularDataLoaders.from_df(
+        frame.drop(columns=["label"]), path=".", cat_names=[], cont_names=["x1", "x2"],
+        y_names="target", procs=[Normalize], bs=32,
+    )
+    learn = make_learner(dls, layers=[8], n_out=1)
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1)
+    return learn

@@ -272,3 +272,37 @@ def test_discovery_imports_neither_fastai_nor_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- other output shapes -----------------------------------------------------------------
+
+
+def test_tabular_regressor_answers_one_column_per_target(tmp_path):
+    learn = fastai_learners.tabular_regressor()
+    rows = fastai_learners.tabular_input()[["x1", "x2"]]
+    saveur_fastai.save_model(learn, tmp_path / "m", input_example=rows)
+    out = saveur.pyfunc.load_model(tmp_path / "m", trust_code=True).predict(rows)
+    assert list(out.columns) == ["target"]
+    np.testing.assert_array_equal(
+        out["target"].to_numpy(), fastai_learners.raw_probabilities(learn, rows)[:, 0]
+    )
+
+
+def test_class_columns_that_would_collide_get_a_prefix():
+    from saveur_fastai._predict import _probability_columns
+
+    assert _probability_columns(["cat", "dog"]) == ["cat", "dog"]
+    assert _probability_columns(["prediction", "other"]) == [
+        "probability_0_prediction", "probability_1_other"
+    ]
+    assert _probability_columns([1, "1"]) == ["probability_0_1", "probability_1_1"]
+
+
+def test_a_multi_target_vocabulary_has_no_class_order():
+    from types import SimpleNamespace
+
+    from saveur_fastai._predict import class_names
+
+    learn = SimpleNamespace(dls=SimpleNamespace(vocab=[["a", "b"], ["c", "d"]]))
+    assert class_names(learn) is None
+    assert class_names(SimpleNamespace(dls=SimpleNamespace(vocab=["a", "b"]))) == ["a", "b"]

@@ -86,8 +86,9 @@ def main() -> int:
         )
         return 0
     warnings.filterwarnings("ignore")
-    import saveur.pyfunc
     import saveur_fastai
+
+    import saveur.pyfunc
 
     repeat = 7 if quick() else 31
     with tempfile.TemporaryDirectory() as tmp:

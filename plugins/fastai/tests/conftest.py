@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fastai_learners  # noqa: E402
+import fastai_learners
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -27,7 +27,7 @@ def install_torchvision_shim() -> bool:
     Returns whether the shim was needed.
     """
     try:
-        import torchvision  # noqa: F401
+        import torchvision
         return False
     except (RuntimeError, ImportError):
         pass
@@ -35,7 +35,7 @@ def install_torchvision_shim() -> bool:
         del sys.modules[name]
     for name in SHIMMED:
         sys.modules[name] = types.ModuleType(name)
-    import torchvision  # noqa: F401,F811
+    import torchvision  # noqa: F401
     return True
 
 

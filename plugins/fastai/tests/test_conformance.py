@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import fastai_learners
 import pytest
 
-import fastai_learners
 from saveur.testing import FlavorConformance
 
 

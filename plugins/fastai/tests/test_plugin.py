@@ -6,14 +6,14 @@ import subprocess
 import sys
 from importlib.metadata import version
 
+import fastai_learners
 import numpy as np
 import pandas as pd
 import pytest
+import saveur_fastai
 
-import fastai_learners
 import saveur
 import saveur.pyfunc
-import saveur_fastai
 from saveur.errors import PluginError, SaveError, TrustError
 from saveur.mlmodel import Model
 

@@ -107,10 +107,9 @@ def make_predict(
     learn: Any, *, mlflow2_output: bool, batch_size: int | None
 ) -> Callable[[Any, dict[str, Any] | None], Any]:
     """The pyfunc predict function of a loaded Learner, resolved once."""
+    import fastai.callback.progress  # noqa: F401  (patches Learner.no_bar)
     import numpy as np
     import pandas as pd
-
-    import fastai.callback.progress  # noqa: F401  (patches Learner.no_bar)
 
     tabular = is_tabular(learn)
     labels = class_names(learn)

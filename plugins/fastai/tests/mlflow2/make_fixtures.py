@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import fastai_learners  # noqa: E402
+import fastai_learners
 
 
 def _expected(model_dir: Path, data: object) -> object:

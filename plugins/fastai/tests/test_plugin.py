@@ -306,3 +306,33 @@ def test_a_multi_target_vocabulary_has_no_class_order():
     learn = SimpleNamespace(dls=SimpleNamespace(vocab=[["a", "b"], ["c", "d"]]))
     assert class_names(learn) is None
     assert class_names(SimpleNamespace(dls=SimpleNamespace(vocab=["a", "b"]))) == ["a", "b"]
+
+
+def test_concurrent_predicts_answer_like_sequential_ones(tabular_dir, tabular_input):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = saveur.pyfunc.load_model(tabular_dir, trust_code=True)
+    inputs = [tabular_input.iloc[i:] for i in range(6)]
+    sequential = [model.predict(x) for x in inputs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(model.predict, inputs))
+    for got, want in zip(concurrent, sequential, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+
+
+# --- MLflow's loader entry ---------------------------------------------------------------
+
+
+def test_mlflow_loader_entry_loads_with_the_deployers_trust(tabular_dir, tabular_input,
+                                                           monkeypatch):
+    monkeypatch.setenv("SAVEUR_TRUST_CODE", "1")
+    # MLflow passes the 'data' file of python_function.
+    model = saveur_fastai._load_pyfunc(str(tabular_dir / "model.fastai"))
+    expected = saveur.pyfunc.load_model(tabular_dir, trust_code=True).predict(tabular_input)
+    pd.testing.assert_frame_equal(model.predict(tabular_input, params=None), expected)
+
+
+def test_mlflow_loader_entry_without_trust_is_refused(tabular_dir, monkeypatch):
+    monkeypatch.delenv("SAVEUR_TRUST_CODE", raising=False)
+    with pytest.raises(TrustError, match="model.fastai"):
+        saveur_fastai._load_pyfunc(str(tabular_dir / "model.fastai"))

@@ -91,7 +91,7 @@ def _probability_columns(labels: list[Any]) -> list[str]:
     return names
 
 
-def _items(learn: Any, tabular: bool, model_input: Any) -> Any:
+def _items(tabular: bool, model_input: Any) -> Any:
     import numpy as np
     import pandas as pd
 
@@ -118,7 +118,7 @@ def make_predict(
     lock = threading.Lock()
 
     def probabilities(model_input: Any) -> Any:
-        items = _items(learn, tabular, model_input)
+        items = _items(tabular, model_input)
         with lock:
             dl = learn.dls.test_dl(items, **test_dl_options)
             with learn.no_bar(), learn.no_logging():

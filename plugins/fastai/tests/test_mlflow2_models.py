@@ -27,7 +27,7 @@ def fixtures_dir() -> Path:
     if path is None or not (path / "tabular" / "MLmodel").is_file():
         message = (
             f"no MLflow 2 fastai fixtures at {ENV_VAR}={folder!r}: run "
-            "`tox -e fastai-mlflow2` first (tox -e fastai does, through depends)"
+            "`tox -e fastai-mlflow2,fastai` (tox runs the writer first, through depends)"
         )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)

@@ -58,7 +58,7 @@ PACKAGES: tuple[str, ...] = (
 
 #: Plugin folders installed editable when they exist. Listed explicitly: a plugin for a heavy
 #: framework is here on purpose (torch, with its CPU wheel pinned in PACKAGES), never by accident.
-PLUGINS: tuple[str, ...] = ("sklearn", "onnx", "torch")
+PLUGINS: tuple[str, ...] = ("sklearn", "onnx", "torch", "fastai")
 
 
 def venv_python(venv: Path = VENV_DIR) -> Path:

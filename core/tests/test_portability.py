@@ -171,6 +171,13 @@ def test_a_model_saved_by_mlflow_is_portable(tmp_path):
     assert check_portability(model).portable
 
 
+def test_an_mlflow_2_fastai_model_is_not_portable_to_mlflow_3(tmp_path):
+    model = _mlmodel_only(tmp_path, {"loader_module": "mlflow.fastai", "data": "model.fastai"},
+                          ["mlflow==2.22.5", "fastai==2.8.12"])
+    verdict = check_portability(model)
+    assert not verdict.portable and "no fastai flavor" in verdict.reason
+
+
 def test_a_model_without_python_function_is_not_portable(tmp_path):
     verdict = check_portability(_mlmodel_only(tmp_path, None, ["scikit-learn"]))
     assert not verdict.portable and "python_function" in verdict.reason

@@ -62,6 +62,12 @@ def names_mlflow(line: str) -> bool:
     return _requirement_name(line) in _MLFLOW_NAMES
 
 
+#: MLflow loader modules that MLflow 2 wrote and MLflow 3 no longer has.
+_GONE_FROM_MLFLOW_3 = {
+    "mlflow.fastai": "MLflow 3 has no fastai flavor (MLflow 2.x wrote it)",
+}
+
+
 def check_portability(model_dir: str | Path, mlmodel: Model | None = None) -> Portability:
     """Say whether the model at ``model_dir`` loads in stock MLflow without saveur, and why.
 
@@ -82,6 +88,12 @@ def check_portability(model_dir: str | Path, mlmodel: Model | None = None) -> Po
     loader = conf.get("loader_module")
     if not isinstance(loader, str) or not loader:
         return Portability(False, "its python_function flavor names no loader_module")
+    if loader in _GONE_FROM_MLFLOW_3:
+        return Portability(
+            False,
+            f"python_function.loader_module is {loader!r}: {_GONE_FROM_MLFLOW_3[loader]}, so "
+            "stock MLflow 3 cannot load it",
+        )
     if loader != "mlflow" and not loader.startswith("mlflow."):
         return Portability(
             False,

@@ -1,0 +1,19 @@
+"""The main README's ```python onnx``` example runs as written (here, where the plugin is installed)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def test_readme_onnx_example_runs(tmp_path):
+    blocks = re.findall(r"```python onnx\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) == 1, "the README has one ```python onnx block"
+    (tmp_path / "example.py").write_text(blocks[0])
+    out = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr

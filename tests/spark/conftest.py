@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/s3_helpers.py
 
-COLUMNS = [f"f{i}" for i in range(10)]
+from spark_data import COLUMNS, training_data  # noqa: F401  (fixtures use them)
 
 
 def _unavailable(reason: str) -> None:
@@ -45,16 +45,6 @@ def spark() -> Iterator[object]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
-
-
-def training_data(n: int = 400):
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.RandomState(0)
-    x = pd.DataFrame(rng.rand(n, len(COLUMNS)), columns=COLUMNS)
-    y = ((x["f0"] + x["f1"]) > 1.0).astype("int64")
-    return x, y
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import COLUMNS, training_data
+from spark_data import COLUMNS, training_data
 
 import saveur
 import saveur.store as st

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COLUMNS
+from spark_data import COLUMNS
 
 import saveur.pyfunc
 from saveur.signature import ModelSignature

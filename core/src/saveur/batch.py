@@ -196,15 +196,14 @@ class _open_input:
 # ---- params --------------------------------------------------------------------------------
 def _check_params(signature: Any, params: dict[str, Any] | None) -> dict[str, Any] | None:
     """Enforce params once, up front, so a bad param is never blamed on a row."""
-    from types import SimpleNamespace
-
     from saveur.enforce import compile_enforcer
+    from saveur.signature import ModelSignature
 
     if params is not None and not isinstance(params, dict):
         raise BatchError(f"params must be a JSON object, got {type(params).__name__}")
     if signature is None:
         return params
-    enforce = compile_enforcer(SimpleNamespace(inputs=None, params=signature.params))
+    enforce = compile_enforcer(ModelSignature(params=signature.params))
     try:
         return enforce(None, params)[1]  # type: ignore[no-any-return]
     except SchemaError as exc:
@@ -981,7 +980,7 @@ def _predict_in_uv_env(model_uri: Any, input: Any, output: Any, in_format: str,
     import json
     import subprocess
 
-    from saveur.envmanager import build_env
+    from saveur.environment.envmanager import build_env
     from saveur.loading import open_model
 
     for what, target in (("input", input), ("output", output)):

@@ -106,12 +106,20 @@ def array_predict(method: Callable[[Any], Any], columns: list[str]) -> Callable[
 
     frame_type = pd.DataFrame
     ndarray = np.ndarray
-    wanted = pd.Index(columns)
+    n = len(columns)
+    # The last columns Index seen to match: an Index is immutable, so the server's shared
+    # Index (one per column list) is recognised by identity; a reference keeps its id unique.
+    matched: list[Any] = [None]
 
     def call(model_input: Any) -> Any:
-        if type(model_input) is not frame_type or not model_input.columns.equals(wanted):
+        if type(model_input) is not frame_type:
             return method(model_input)
-        dtypes = set(model_input.dtypes.tolist())
+        cols = model_input.columns
+        if cols is not matched[0]:
+            if len(cols) != n or cols.tolist() != columns:
+                return method(model_input)
+            matched[0] = cols
+        dtypes = set(_dtypes(model_input))
         if len(dtypes) != 1:
             return method(model_input)
         (dtype,) = dtypes
@@ -127,3 +135,12 @@ def array_predict(method: Callable[[Any], Any], columns: list[str]) -> Callable[
             return method(values)
 
     return call
+
+
+def _dtypes(frame: Any) -> Any:
+    """The column dtypes of ``frame``, without building the Series ``frame.dtypes`` is."""
+    # As saveur.enforce does: the block manager's list has this name from pandas 1.x to 3.x.
+    try:
+        return frame._mgr.get_dtypes()
+    except AttributeError:  # a future pandas
+        return frame.dtypes.tolist()

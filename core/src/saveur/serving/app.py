@@ -168,13 +168,19 @@ class ScoringApp:
             body = await self._read_body(scope, receive)
         except _BodyTooLarge:
             return _http.v2_error(413, self._too_large_message())
+        header_length = _header(scope, b"inference-header-content-length")
         try:
-            payload = await self.scorer.v2_infer(body)
+            payload, json_length = await self.scorer.v2_infer(body, header_length)
         except (ProtocolError, SchemaError) as exc:
             return _http.v2_error(400, str(exc))
         except ModelFailure as exc:
             return _http.v2_error(400, _http.exception_message(exc.__cause__ or exc))
-        return _http.response(200, payload)
+        if json_length is None:
+            return _http.response(200, payload)
+        # binary tensor data extension: the JSON part's length, then the outputs' bytes
+        status, headers, body = _http.response(200, payload, b"application/octet-stream")
+        headers.append((b"inference-header-content-length", str(json_length).encode()))
+        return status, headers, body
 
     # --- OpenAPI ---------------------------------------------------------------------------
 

@@ -116,38 +116,44 @@ class Scorer:
 
     # --- Open Inference Protocol v2 -------------------------------------------------------
 
-    async def v2_infer(self, body: bytes) -> bytes:
-        """Answer one v2 ``infer`` body with the inference response JSON bytes."""
+    async def v2_infer(
+        self, body: bytes, header_length: str | None = None
+    ) -> tuple[bytes, int | None]:
+        """Answer one v2 ``infer`` body: the response body, and the length of its JSON part
+        when binary outputs follow it (``header_length``: the request's
+        ``Inference-Header-Content-Length``)."""
         small = small_body(body)
-        answer: bytes
+        answer: tuple[bytes, int | None]
         if self._batcher is None:
-            answer = await self._placement.run(small, self._v2_alone, body)
+            answer = await self._placement.run(small, self._v2_alone, body, header_length)
             return answer
-        request = await self._placement.run(small, self._v2_decode, body)
+        request = await self._placement.run(small, self._v2_decode, body, header_length)
         data, params = await self._placement.run(small, self._check, request.data, request.params)
         predictions = await self._batcher.submit(data, params)
         # encoding a large answer is work too: off the loop like the rest
         answer = await self._placement.run(small, self._v2_encode, predictions, request)
         return answer
 
-    def _v2_alone(self, body: bytes) -> bytes:
-        request = self._v2_decode(body)
+    def _v2_alone(self, body: bytes, header_length: str | None) -> tuple[bytes, int | None]:
+        request = self._v2_decode(body, header_length)
         predictions = self._predict(request.data, request.params)
         return self._v2_encode(predictions, request)
 
-    def _v2_encode(self, predictions: Any, request: Any) -> bytes:
-        from saveur.serving import _http, v2
+    def _v2_encode(self, predictions: Any, request: Any) -> tuple[bytes, int | None]:
+        from saveur.serving import v2
 
-        return _http.dumps(v2.encode_response(predictions, request, self))
+        return v2.encode_response_body(predictions, request, self)
 
-    def _v2_decode(self, body: bytes) -> Any:
+    def _v2_decode(self, body: bytes, header_length: str | None) -> Any:
         if len(body) > _HELPER_BODY_BYTES:
-            return self._helper.run(_decode_v2, body, self.signature)
-        return _decode_v2(body, self.signature)
+            return self._helper.run(_decode_v2, body, self.signature, header_length)
+        return _decode_v2(body, self.signature, header_length)
 
     def v2_server_metadata(self) -> dict[str, Any]:
         """``GET /v2``: the server's name, version and extensions."""
-        return {"name": "saveur", "version": self.server_version, "extensions": []}
+        from saveur.serving import v2
+
+        return {"name": "saveur", "version": self.server_version, "extensions": v2.EXTENSIONS}
 
     def v2_model_metadata(self) -> dict[str, Any]:
         """``GET /v2/models/{name}``: the model's inputs and outputs as typed tensors."""
@@ -259,13 +265,13 @@ class ParseHelper:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _decode_v2(body: bytes, signature: Any) -> Any:
+def _decode_v2(body: bytes, signature: Any, header_length: str | None = None) -> Any:
     """A v2 request decoded for a signature (module level: it runs in the parse helper too)."""
     from types import SimpleNamespace
 
     from saveur.serving import v2
 
-    return v2.decode_request(body, SimpleNamespace(signature=signature))
+    return v2.decode_request(body, SimpleNamespace(signature=signature), header_length)
 
 
 def _default_name(model: Any) -> str:

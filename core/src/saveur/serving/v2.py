@@ -231,9 +231,12 @@ class _BinaryReader:
 
 
 def _decode_tensor(
-    tensor: Any, index: int, reader: _BinaryReader, signature: Any
+    tensor: Any, index: int, reader: _BinaryReader | None = None, signature: Any = None
 ) -> tuple[str, Any]:
     import numpy as np
+
+    if reader is None:  # a body that is JSON only
+        reader = _BinaryReader(memoryview(b""), False)
 
     where = f"inputs[{index}]"
     if not isinstance(tensor, dict):

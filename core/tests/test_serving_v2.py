@@ -296,3 +296,10 @@ def test_binary_data_output_is_not_a_model_param():
         _scorer(COLUMNS),
     )
     assert request.all_binary and request.params == {"offset": 1.0}
+
+
+def test_metadata_names_an_unnamed_output_as_the_response_does():
+    scorer = _scorer(ModelSignature(Schema([ColSpec("double", "a")]), Schema([ColSpec("long")])))
+    name = v2.model_metadata(scorer)["outputs"][0]["name"]
+    request = v2.InferenceRequest(None, None, None, [name])
+    assert v2.encode_response(np.array([1]), request, scorer)["outputs"][0]["name"] == name

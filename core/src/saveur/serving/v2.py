@@ -94,14 +94,19 @@ def _type_name(spec_type: Any) -> str:
     return str(name if isinstance(name, str) else spec_type).lower()
 
 
-def signature_tensors(schema: Any) -> list[dict[str, Any]]:
-    """A schema's inputs or outputs as v2 tensor metadata (name, datatype, shape)."""
+def signature_tensors(schema: Any, prefix: str = "input") -> list[dict[str, Any]]:
+    """A schema's inputs or outputs as v2 tensor metadata (name, datatype, shape).
+
+    Unnamed tensors are ``input-N``; with ``prefix="output"``, the first unnamed output is
+    ``predictions``, the name the inference response gives it.
+    """
     if schema is None:
         return []
     tensors = []
     is_tensor = schema.is_tensor_spec()
     for index, spec in enumerate(schema.inputs):
-        name = spec.name or ("input-0" if index == 0 else f"input-{index}")
+        first = "predictions" if prefix == "output" else f"{prefix}-0"
+        name = spec.name or (first if index == 0 else f"{prefix}-{index}")
         if is_tensor:
             tensors.append(
                 {"name": name, "datatype": datatype_of_dtype(spec.type), "shape": list(spec.shape)}
@@ -115,7 +120,7 @@ def model_metadata(scorer: Any) -> dict[str, Any]:
     """``GET /v2/models/{name}``."""
     signature = scorer.signature
     inputs = signature_tensors(signature.inputs) if signature is not None else []
-    outputs = signature_tensors(signature.outputs) if signature is not None else []
+    outputs = signature_tensors(signature.outputs, "output") if signature is not None else []
     return {
         "name": scorer.name,
         "versions": [] if getattr(scorer, "model_version", None) is None else [scorer.model_version],

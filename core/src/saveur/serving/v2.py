@@ -145,7 +145,10 @@ def decode_request(
     try:
         payload = orjson.loads(json_part)
     except orjson.JSONDecodeError as exc:
-        raise ProtocolError(f"request body is not valid JSON: {exc}", field="body") from None
+        hint = ("" if header_length is not None else "; a body with binary tensor data needs "
+                "the Inference-Header-Content-Length header (the length of its JSON part)")
+        raise ProtocolError(f"request body is not valid JSON: {exc}{hint}",
+                            field="body") from None
     if not isinstance(payload, dict):
         raise ProtocolError("request body must be a JSON object with 'inputs'", field="body")
     inputs = payload.get("inputs")

@@ -21,6 +21,8 @@ from saveur.serving.placement import Placement
 #: so /ping and /health never wait behind a parser.
 _SMALL_BODY_BYTES = 16384
 _SMALL_BODY_SEPARATORS = 256
+#: a v2 body with binary tensor data: at most 1,024 BYTES elements, as many as 256 cells cost
+_SMALL_BINARY_BYTES = 4096
 
 
 #: Bodies over this size are parsed in a helper process. Decoding a large JSON body (orjson,
@@ -122,7 +124,9 @@ class Scorer:
         """Answer one v2 ``infer`` body: the response body, and the length of its JSON part
         when binary outputs follow it (``header_length``: the request's
         ``Inference-Header-Content-Length``)."""
-        small = small_body(body)
+        # Binary data has no separators to count: a body of BYTES elements is decoded one
+        # element per 4 bytes, so only short ones stay on the loop.
+        small = small_body(body) and (header_length is None or len(body) <= _SMALL_BINARY_BYTES)
         answer: tuple[bytes, int | None]
         if self._batcher is None:
             answer = await self._placement.run(small, self._v2_alone, body, header_length)

@@ -153,6 +153,39 @@ class Scorer:
             return self._helper.run(_decode_v2, body, self.signature, header_length)
         return _decode_v2(body, self.signature, header_length)
 
+    async def v2_infer_payload(
+        self, payload: Any, binary: memoryview, size: int
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Answer a v2 request given as its JSON form and binary data (gRPC): the response
+        with every output as raw bytes. ``size`` is the request's size in bytes."""
+        small = size <= _SMALL_BINARY_BYTES
+        answer: tuple[dict[str, Any], list[bytes]]
+        if self._batcher is None:
+            answer = await self._placement.run(small, self._payload_alone, payload, binary)
+            return answer
+        request = await self._placement.run(small, self._payload_decode, payload, binary)
+        data, params = await self._placement.run(small, self._check, request.data, request.params)
+        predictions = await self._batcher.submit(data, params)
+        answer = await self._placement.run(small, self._raw_encode, predictions, request)
+        return answer
+
+    def _payload_decode(self, payload: Any, binary: memoryview) -> Any:
+        from saveur.serving import v2
+
+        return v2.decode_payload(payload, binary, True, self.signature)
+
+    def _payload_alone(
+        self, payload: Any, binary: memoryview
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        request = self._payload_decode(payload, binary)
+        predictions = self._predict(request.data, request.params)
+        return self._raw_encode(predictions, request)
+
+    def _raw_encode(self, predictions: Any, request: Any) -> tuple[dict[str, Any], list[bytes]]:
+        from saveur.serving import v2
+
+        return v2.encode_raw_response(predictions, request, self)
+
     def v2_server_metadata(self) -> dict[str, Any]:
         """``GET /v2``: the server's name, version and extensions."""
         from saveur.serving import v2

@@ -149,13 +149,23 @@ def decode_request(
                 "the Inference-Header-Content-Length header (the length of its JSON part)")
         raise ProtocolError(f"request body is not valid JSON: {exc}{hint}",
                             field="body") from None
+    return decode_payload(payload, binary, header_length is not None, scorer.signature)
+
+
+def decode_payload(
+    payload: Any, binary: memoryview, binary_allowed: bool, signature: Any
+) -> InferenceRequest:
+    """Decode a v2 request already parsed from JSON (or built from a gRPC message).
+
+    ``binary`` holds the data of the inputs that give ``parameters.binary_data_size``, in
+    their order; ``binary_allowed`` says whether the request may carry such data at all.
+    """
     if not isinstance(payload, dict):
         raise ProtocolError("request body must be a JSON object with 'inputs'", field="body")
     inputs = payload.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise ProtocolError("'inputs' must be a non-empty list of tensors", field="inputs")
-    signature = scorer.signature
-    reader = _BinaryReader(binary, header_length is not None)
+    reader = _BinaryReader(binary, binary_allowed)
     tensors = [_decode_tensor(tensor, i, reader, signature) for i, tensor in enumerate(inputs)]
     reader.check_consumed()
     names = [name for name, _ in tensors]
@@ -545,6 +555,14 @@ def encode_response(predictions: Any, request: InferenceRequest, scorer: Any) ->
     """Encode predictions as a v2 inference response, every output as JSON data."""
     response, _ = _response(predictions, request, scorer, binary=False)
     return response
+
+
+def encode_raw_response(
+    predictions: Any, request: InferenceRequest, scorer: Any
+) -> tuple[dict[str, Any], list[bytes]]:
+    """The response with every output as raw bytes (gRPC's ``raw_output_contents``)."""
+    request.all_binary = True
+    return _response(predictions, request, scorer, binary=True)
 
 
 def encode_response_body(

@@ -399,11 +399,11 @@ def _binary_strings(
                 "its binary data",
                 field=field,
             )
-        value = raw[pos : pos + size]
+        value: bytes | str = raw[pos : pos + size]
         pos += size
         if not keep_bytes:
             try:
-                value = value.decode("utf-8")
+                value = raw[pos - size : pos].decode("utf-8")
             except UnicodeDecodeError:
                 raise ProtocolError(
                     f"{where}: BYTES element {i} is not valid UTF-8 text, which this input "

@@ -90,7 +90,7 @@ class _Server:
                         return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"{command[:3]} exited with {self.process.returncode}")
+                    raise RuntimeError(f"{command[:3]} exited with {self.process.returncode}") from None
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{command[:3]} did not become ready in 180 s")

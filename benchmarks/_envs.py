@@ -67,8 +67,8 @@ def venv_python(venv: Path = VENV_DIR) -> Path:
 
 
 def _editables() -> list[str]:
-    """The editable installs: saveur with its serve extra, then each plugin present."""
-    specs = [f"{REPO / 'core'}[serve]"]
+    """The editable installs: saveur with its serve and grpc extras, then each plugin present."""
+    specs = [f"{REPO / 'core'}[serve,grpc]"]
     for name in PLUGINS:
         folder = REPO / "plugins" / name
         if (folder / "pyproject.toml").is_file():

@@ -196,3 +196,26 @@ def test_typed_contents_are_accepted(grpc_column_server, column_model):
     assert response.outputs[0].datatype == "INT64"
     np.testing.assert_array_equal(np.frombuffer(response.raw_output_contents[0], "<i8"),
                                   expected)
+
+
+def test_messages_over_the_body_limit_are_refused(tensor_model):
+    rows = np.zeros((2000, len(COLUMNS)))  # 160 KB of raw data against a 0.05 MiB limit
+    with run_server(tensor_model, "--grpc-port", "0", "--max-body-mb", "0.05") as server:
+        tensor = grpcclient.InferInput("input-0", list(rows.shape), "FP64")
+        tensor.set_data_from_numpy(rows)
+        with pytest.raises(InferenceServerException) as info:
+            _client(server).infer("tensor_model", [tensor])
+    assert info.value.status() == "StatusCode.RESOURCE_EXHAUSTED"
+
+
+def test_a_taken_grpc_port_stops_the_server_with_a_message(tensor_model):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError) as info:
+            with run_server(tensor_model, "--grpc-port", str(port), timeout=60):
+                pass
+    assert f"127.0.0.1:{port}" in str(info.value)

@@ -67,8 +67,8 @@ def venv_python(venv: Path = VENV_DIR) -> Path:
 
 
 def _editables() -> list[str]:
-    """The editable installs: saveur with its serve extra, then each plugin present."""
-    specs = [f"{REPO / 'core'}[serve]"]
+    """The editable installs: saveur with its serve and grpc extras, then each plugin present."""
+    specs = [f"{REPO / 'core'}[serve,grpc]"]
     for name in PLUGINS:
         folder = REPO / "plugins" / name
         if (folder / "pyproject.toml").is_file():
@@ -203,3 +203,24 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+MLSERVER_VENV_DIR = BENCH_DIR / "mlserver-venv"
+#: MLServer in an env of its own (its pins clash with MLflow's); 1.7.1 fails to start with
+#: uvloop 0.22, hence the bound.
+MLSERVER_PACKAGES: tuple[str, ...] = ("mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop<0.22")
+
+
+def ensure_mlserver_env(*, python: str | None = None) -> Path:
+    """The interpreter of ``.bench/mlserver-venv`` (MLServer 1.7.1 + mlserver-sklearn), built
+    on first use; ``SAVEUR_BENCH_MLSERVER_PYTHON`` names another one instead."""
+    override = os.environ.get("SAVEUR_BENCH_MLSERVER_PYTHON")
+    if override:
+        return Path(override)
+    interpreter = venv_python(MLSERVER_VENV_DIR)
+    with _lock():
+        if not interpreter.exists():
+            uv = _uv()
+            _run([uv, "venv", "-q", "-p", python or sys.executable, str(MLSERVER_VENV_DIR)])
+            _run([uv, "pip", "install", "-q", "-p", str(interpreter), *MLSERVER_PACKAGES])
+    return interpreter

@@ -173,3 +173,133 @@ def test_model_metadata_lists_columns_as_1d_tensors():
 def test_data_flat_or_nested_exactly_as_the_shape_is_accepted(data):
     request = v2.decode_request(_body(_t("a", [2, 3], "FP64", data)), _scorer(None))
     assert request.data.tolist() == [[1, 2, 3], [4, 5, 6]]
+
+
+# --- binary tensor data extension ---------------------------------------------------------
+
+
+def _binary_body(tensors, chunks, **extra):
+    """A body of the binary extension and its Inference-Header-Content-Length value."""
+    head = orjson.dumps({"inputs": tensors, **extra})
+    return head + b"".join(chunks), str(len(head))
+
+
+def _bt(name, shape, datatype, size):
+    return {"name": name, "shape": shape, "datatype": datatype,
+            "parameters": {"binary_data_size": size}}
+
+
+def _strings(*values):
+    return b"".join(len(v).to_bytes(4, "little") + v for v in values)
+
+
+def test_binary_inputs_are_read_in_order_next_to_json_ones():
+    a = np.array([1.5, 2.5]).astype("<f8").tobytes()
+    body, length = _binary_body([_bt("a", [2], "FP64", 16), _t("b", [2], "INT64", [3, 4])], [a])
+    request = v2.decode_request(body, _scorer(COLUMNS), length)
+    pd.testing.assert_frame_equal(request.data, pd.DataFrame({"a": [1.5, 2.5], "b": [3, 4]}))
+
+
+def test_binary_tensor_keeps_its_shape_and_dtype_and_is_writable():
+    x = np.arange(4, dtype="<f4").tobytes()
+    body, length = _binary_body([_bt("x", [2, 2], "FP32", 16)], [x])
+    request = v2.decode_request(body, _scorer(TENSOR), length)
+    assert request.data.dtype == np.float32 and request.data.shape == (2, 2)
+    request.data[0, 0] = 9.0  # a copy, not a view of the read-only body
+    np.testing.assert_array_equal(request.data[1], [2.0, 3.0])
+
+
+def test_binary_bytes_elements_are_length_prefixed_utf8_strings():
+    words = _strings("caf\u00e9".encode(), b"")
+    body, length = _binary_body([_bt("s", [2], "BYTES", len(words))], [words])
+    request = v2.decode_request(body, _scorer(None), length)
+    assert request.data.tolist() == ["caf\u00e9", ""]
+
+
+def test_binary_bool_is_one_byte_each():
+    body, length = _binary_body([_bt("f", [3], "BOOL", 3)], [b"\x01\x00\x01"])
+    assert v2.decode_request(body, _scorer(None), length).data.tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("tensors", "chunks", "length", "message"),
+    [
+        ([_bt("a", [1], "FP64", 8)], [b"\0" * 8], "12x", "Inference-Header-Content-Length"),
+        ([_bt("a", [1], "FP64", 8)], [b"\0" * 8], "999999", "Inference-Header-Content-Length"),
+        ([_bt("a", [1], "FP64", 800)], [b"\0" * 8], None, "input 'a': binary_data_size is 800"),
+        ([_bt("a", [1], "FP64", -1)], [], None, "input 'a': parameters.binary_data_size"),
+        ([_bt("a", [1], "FP64", True)], [b"\0"], None, "input 'a': parameters.binary_data_size"),
+        ([_bt("a", [2], "FP64", 8)], [b"\0" * 8], None, "input 'a': shape and datatype FP64"),
+        ([_bt("a", [2147483647, 4], "FP64", 8)], [b"\0" * 8], None, "input 'a': shape"),
+        ([_bt("a", [1], "FP64", 8)], [b"\0" * 9], None, "1 bytes of binary data that no input"),
+        ([_bt("s", [1], "BYTES", 5)], [b"\xff\xff\xff\xff\0"], None,
+         "input 's': BYTES element 0 says 4294967295 bytes"),
+        ([_bt("s", [1000], "BYTES", 5)], [_strings(b"a")], None,
+         "input 's': 1000 BYTES elements need at least 4000 bytes"),
+        ([_bt("s", [1], "BYTES", 6)], [_strings(b"a") + b"z"], None,
+         "input 's': shape holds 1 BYTES elements, and 1 bytes"),
+        ([_bt("s", [1], "BYTES", 5)], [_strings(b"\xff")], None, "input 's': BYTES element 0"),
+        ([_bt("f", [1], "BOOL", 1)], [b"\x02"], None, "input 'f': BOOL binary data"),
+        ([{**_bt("a", [1], "FP64", 8), "data": [1.0]}], [b"\0" * 8], None,
+         "input 'a' has both data and parameters.binary_data_size"),
+    ],
+)
+def test_lying_binary_sizes_are_protocol_errors_naming_the_tensor(tensors, chunks, length, message):
+    body, real_length = _binary_body(tensors, chunks)
+    with pytest.raises(ProtocolError, match=_re(message)):
+        v2.decode_request(body, _scorer(None), length or real_length)
+
+
+def _re(text):
+    import re
+
+    return re.escape(text)
+
+
+def test_binary_data_without_the_length_header_is_refused():
+    body, _ = _binary_body([_bt("a", [1], "FP64", 8)], [])
+    with pytest.raises(ProtocolError, match="no Inference-Header-Content-Length"):
+        v2.decode_request(body, _scorer(None))
+
+
+def test_outputs_asked_as_binary_follow_the_json_part():
+    frame = pd.DataFrame({"score": [0.5, 1.5], "label": ["cat", "d\u00f6g"]})
+    request = v2.InferenceRequest(None, None, None, ["score", "label"], frozenset({"label"}))
+    body, length = v2.encode_response_body(frame, request, _scorer(None))
+    head = orjson.loads(body[:length])
+    assert head["outputs"][0] == {"name": "score", "datatype": "FP64", "shape": [2],
+                                  "data": [0.5, 1.5]}
+    words = _strings(b"cat", "d\u00f6g".encode())
+    assert head["outputs"][1] == {"name": "label", "datatype": "BYTES", "shape": [2],
+                                  "parameters": {"binary_data_size": len(words)}}
+    assert body[length:] == words
+
+
+def test_binary_data_output_makes_every_output_binary():
+    request = v2.InferenceRequest(None, None, None, None, all_binary=True)
+    body, length = v2.encode_response_body(np.array([[1, 2]], dtype=np.int32), request,
+                                           _scorer(None))
+    assert orjson.loads(body[:length])["outputs"][0]["parameters"] == {"binary_data_size": 8}
+    assert np.frombuffer(body[length:], "<i4").tolist() == [1, 2]
+
+
+def test_json_only_answers_have_no_binary_part():
+    request = v2.InferenceRequest(None, None, None, None)
+    body, length = v2.encode_response_body(np.array([1.0]), request, _scorer(None))
+    assert length is None and orjson.loads(body)["outputs"][0]["data"] == [1.0]
+
+
+def test_binary_data_output_is_not_a_model_param():
+    request = v2.decode_request(
+        _body(_t("a", [1], "FP64", [1.0]), _t("b", [1], "INT64", [1]),
+              parameters={"binary_data_output": True, "offset": 1.0}),
+        _scorer(COLUMNS),
+    )
+    assert request.all_binary and request.params == {"offset": 1.0}
+
+
+def test_metadata_names_an_unnamed_output_as_the_response_does():
+    scorer = _scorer(ModelSignature(Schema([ColSpec("double", "a")]), Schema([ColSpec("long")])))
+    name = v2.model_metadata(scorer)["outputs"][0]["name"]
+    request = v2.InferenceRequest(None, None, None, [name])
+    assert v2.encode_response(np.array([1]), request, scorer)["outputs"][0]["name"] == name

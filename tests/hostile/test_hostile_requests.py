@@ -709,3 +709,81 @@ def test_columns_beyond_the_signature_are_refused_before_parsing(serve):
     assert status == 400
     assert "8192 columns" in json.loads(body)["message"]
     assert time.perf_counter() - started < 1.0  # refused from the header, not after parsing
+
+
+# --- Open Inference v2, binary tensor data extension: sizes and offsets that lie ----------
+
+
+def _v2_binary(tensors, binary: bytes) -> tuple[bytes, str]:
+    head = json.dumps({"inputs": tensors}).encode()
+    return head + binary, str(len(head))
+
+
+def _bin(name, shape, size, datatype="FP64"):
+    return {"name": name, "shape": shape, "datatype": datatype,
+            "parameters": {"binary_data_size": size}}
+
+
+_B = _bin("b", [1], 8)
+_EIGHT = b"\0" * 8
+
+V2_LIES = {
+    # (tensors, binary part, header value or None for the true one, what the 400 names)
+    "header-past-the-body": ([_bin("a", [1], 8), _B], _EIGHT * 2, "99999999",
+                             "Inference-Header-Content-Length"),
+    "header-20-digits": ([_bin("a", [1], 8), _B], _EIGHT * 2, "9" * 20,
+                         "Inference-Header-Content-Length"),
+    "header-negative": ([_bin("a", [1], 8), _B], _EIGHT * 2, "-5",
+                        "Inference-Header-Content-Length"),
+    "header-zero": ([_bin("a", [1], 8), _B], _EIGHT * 2, "0", "Inference-Header-Content-Length"),
+    "header-inside-the-json": ([_bin("a", [1], 8), _B], _EIGHT * 2, "10", "JSON"),
+    "size-past-the-body": ([_bin("a", [1], 2**40), _B], _EIGHT * 2, None, "'a'"),
+    "second-size-past-the-body": ([_bin("a", [1], 8), _bin("b", [1], 9)], _EIGHT * 2, None,
+                                  "'b'"),
+    "size-negative": ([_bin("a", [1], -8), _B], _EIGHT * 2, None, "'a'"),
+    "size-a-string": ([_bin("a", [1], "8"), _B], _EIGHT * 2, None, "'a'"),
+    "size-not-the-shape": ([_bin("a", [3], 8), _B], _EIGHT * 2, None, "'a'"),
+    "huge-shape-small-size": ([_bin("a", [2**31 - 1, 2**31 - 1], 8), _B], _EIGHT * 2, None,
+                              "'a'"),
+    "bytes-unclaimed": ([_bin("a", [1], 8), _B], _EIGHT * 3, None, "no input claims"),
+    "bytes-length-lies": ([_bin("a", [1], 8), _bin("s", [1], 8, "BYTES")],
+                          _EIGHT + b"\xff\xff\xff\x7f" + b"abcd", None, "'s'"),
+    "bytes-count-lies": ([_bin("a", [1], 8), _bin("s", [2**31 - 1], 5, "BYTES")],
+                         _EIGHT + b"\x01\0\0\0x", None, "'s'"),
+    "bytes-cut-in-a-length": ([_bin("a", [1], 8), _bin("s", [2], 7, "BYTES")],
+                              _EIGHT + b"\x01\0\0\0x\0\0", None, "'s'"),
+    "binary-and-json-data": ([{**_bin("a", [1], 8), "data": [1.0]}, _B], _EIGHT * 2, None,
+                             "'a'"),
+}
+
+
+@pytest.mark.parametrize("case", list(V2_LIES), ids=list(V2_LIES))
+def test_v2_binary_sizes_that_lie_are_a_400_naming_the_tensor_or_header(server_app, case):
+    tensors, binary, header, named = V2_LIES[case]
+    body, true_length = _v2_binary(tensors, binary)
+    response = _request(server_app, "POST", "/v2/models/lr/infer", body, {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": header or true_length,
+    })
+    assert response.status_code == 400, response.content[:300]
+    assert named in response.json()["error"]
+    assert len(response.content) < 2000
+
+
+def test_v2_binary_data_without_the_length_header_is_a_400(server_app):
+    body, _ = _v2_binary([_bin("a", [1], 8), _B], _EIGHT * 2)
+    response = _request(server_app, "POST", "/v2/models/lr/infer", body,
+                        {"content-type": "application/json"})
+    assert response.status_code == 400
+    assert "Inference-Header-Content-Length" in response.json()["error"]
+
+
+def test_v2_honest_binary_request_is_answered(server_app):
+    import struct
+
+    body, length = _v2_binary([_bin("a", [2], 16), _bin("b", [2], 16)],
+                              struct.pack("<4d", 0.1, 0.9, 0.2, 0.3))
+    response = _request(server_app, "POST", "/v2/models/lr/infer", body,
+                        {"inference-header-content-length": length})
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["outputs"][0]["shape"] == [2]

@@ -22,7 +22,8 @@ def _data():
     return X, y2, y3, yr, Xc
 
 
-def _build(kind):
+def _build(kind, frame=False):
+    """The fitted model of ``kind``; fitted on DataFrames with named columns when ``frame``."""
     from sklearn import (
         calibration,
         cluster,
@@ -44,6 +45,8 @@ def _build(kind):
     )
 
     X, y2, y3, yr, Xc = _data()
+    if frame:
+        X, Xc = _frame(X), _frame(Xc)
     table = {
         "logistic": lambda: linear_model.LogisticRegression().fit(X, y3),
         "ridge": lambda: linear_model.Ridge().fit(X, yr),
@@ -101,6 +104,12 @@ def _build(kind):
         "lda": lambda: discriminant_analysis.LinearDiscriminantAnalysis().fit(X, y2),
     }
     return table[kind]()
+
+
+def _frame(X):
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
 
 
 _KINDS = [

@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--max-header-kb", type=_positive_int, default=64,
                        help="largest request line plus headers, in KiB (default 64); "
                             "larger ones get 431")
+    serve.add_argument("--grpc-port", type=_port, default=None,
+                       help="also serve the Open Inference v2 gRPC service on this port "
+                            "(0: any; default: off; needs saveur[grpc])")
     serve.add_argument("--debug", action="store_true",
                        help="add stack traces to answers for model and server failures")
     serve.add_argument("--log-level", default="info",
@@ -92,6 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_header_kb=args.max_header_kb,
             debug=args.debug,
             log_level=args.log_level,
+            grpc_port=args.grpc_port,
         )
     )
     return 0
@@ -120,6 +124,8 @@ def _serve_in_uv_env(args: argparse.Namespace, trust: bool) -> NoReturn:
         command += ["--max-batch-size", str(args.max_batch_size)]
     if args.debug:
         command.append("--debug")
+    if args.grpc_port is not None:
+        command += ["--grpc-port", str(args.grpc_port)]
     sys.stdout.flush()
     # exec: signals go straight to the server, and no second Python stays around.
     os.execv(command[0], command)
@@ -147,6 +153,17 @@ def _openapi(args: argparse.Namespace) -> int:
             f.write(document)
         print(f"wrote the OpenAPI document to {args.output}", file=sys.stderr)
     return 0
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a port is a number from 0 to 65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -33,8 +33,18 @@ class _BodyTooLarge(Exception):
 class ScoringApp:
     """ASGI app serving one loaded model; build it with :func:`saveur.serving.build_app`."""
 
-    def __init__(self, scorer: Scorer, *, max_body_bytes: int, debug: bool = False) -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        *,
+        max_body_bytes: int,
+        debug: bool = False,
+        grpc_address: str | None = None,
+    ) -> None:
         self.scorer = scorer
+        #: ``host:port`` of the v2 gRPC endpoint started with the app, or None
+        self.grpc_address = grpc_address
+        self._grpc_server: Any = None
         self.max_body_bytes = max_body_bytes
         self.debug = debug
         self._openapi: bytes | None = None
@@ -64,11 +74,30 @@ class ScoringApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    await self._start_grpc()
+                except Exception as exc:  # a taken port, grpcio missing: the server stops
+                    await send({"type": "lifespan.startup.failed",
+                                "message": _http.one_line(str(exc))})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._grpc_server is not None:
+                    await self._grpc_server.stop(grace=5)
                 await self.scorer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _start_grpc(self) -> None:
+        if self.grpc_address is None:
+            return
+        from saveur.serving.grpc_server import start_grpc_server
+
+        self._grpc_server, port = await start_grpc_server(
+            self.scorer, self.grpc_address, self.max_body_bytes
+        )
+        host = self.grpc_address.rsplit(":", 1)[0]
+        print(f"saveur: Open Inference v2 gRPC on {host}:{port}", flush=True)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -168,13 +197,19 @@ class ScoringApp:
             body = await self._read_body(scope, receive)
         except _BodyTooLarge:
             return _http.v2_error(413, self._too_large_message())
+        header_length = _header(scope, b"inference-header-content-length")
         try:
-            payload = await self.scorer.v2_infer(body)
+            payload, json_length = await self.scorer.v2_infer(body, header_length)
         except (ProtocolError, SchemaError) as exc:
             return _http.v2_error(400, str(exc))
         except ModelFailure as exc:
             return _http.v2_error(400, _http.exception_message(exc.__cause__ or exc))
-        return _http.response(200, payload)
+        if json_length is None:
+            return _http.response(200, payload)
+        # binary tensor data extension: the JSON part's length, then the outputs' bytes
+        status, headers, body = _http.response(200, payload, b"application/octet-stream")
+        headers.append((b"inference-header-content-length", str(json_length).encode()))
+        return status, headers, body
 
     # --- OpenAPI ---------------------------------------------------------------------------
 
@@ -261,6 +296,7 @@ def build_app(
     max_batch_delay_ms: float = 0.0,
     max_body_mb: float = 100.0,
     debug: bool = False,
+    grpc_address: str | None = None,
 ) -> ScoringApp:
     """Load the model at ``model_uri`` and return the ASGI app that serves it.
 
@@ -268,7 +304,9 @@ def build_app(
     model's name, else the model directory's name). ``max_batch_size`` turns adaptive
     batching on: concurrent requests with equal params are merged into one predict call of up
     to that many rows, waiting at most ``max_batch_delay_ms``. Bodies over ``max_body_mb``
-    get 413. ``debug`` adds stack traces to the answers for model and server failures.
+    get 413 (and gRPC messages over it are refused). ``debug`` adds stack traces to the
+    answers for model and server failures. ``grpc_address`` (``host:port``) also serves the
+    Open Inference v2 gRPC service there while the app runs (needs ``saveur[grpc]``).
     ``trust_code`` as in :func:`saveur.pyfunc.load_model` (``None``: ``SAVEUR_TRUST_CODE``).
     """
     from saveur.pyfunc import load_model
@@ -281,6 +319,7 @@ def build_app(
         max_batch_delay_ms=max_batch_delay_ms,
         max_body_mb=max_body_mb,
         debug=debug,
+        grpc_address=grpc_address,
     )
 
 
@@ -292,6 +331,7 @@ def app_for_model(
     max_batch_delay_ms: float = 0.0,
     max_body_mb: float = 100.0,
     debug: bool = False,
+    grpc_address: str | None = None,
 ) -> ScoringApp:
     """Return the ASGI app serving an already loaded pyfunc model (see :func:`build_app`)."""
     if max_batch_size is not None and max_batch_size < 1:
@@ -306,7 +346,8 @@ def app_for_model(
         max_batch_size=max_batch_size,
         max_batch_delay_ms=max_batch_delay_ms,
     )
-    return ScoringApp(scorer, max_body_bytes=int(max_body_mb * 1024 * 1024), debug=debug)
+    return ScoringApp(scorer, max_body_bytes=int(max_body_mb * 1024 * 1024), debug=debug,
+                      grpc_address=grpc_address)
 
 
 __all__ = ["ScoringApp", "app_for_model", "build_app"]

@@ -21,6 +21,8 @@ from saveur.serving.placement import Placement
 #: so /ping and /health never wait behind a parser.
 _SMALL_BODY_BYTES = 16384
 _SMALL_BODY_SEPARATORS = 256
+#: a v2 body with binary tensor data: at most 1,024 BYTES elements, as many as 256 cells cost
+_SMALL_BINARY_BYTES = 4096
 
 
 #: Bodies over this size are parsed in a helper process. Decoding a large JSON body (orjson,
@@ -116,38 +118,79 @@ class Scorer:
 
     # --- Open Inference Protocol v2 -------------------------------------------------------
 
-    async def v2_infer(self, body: bytes) -> bytes:
-        """Answer one v2 ``infer`` body with the inference response JSON bytes."""
-        small = small_body(body)
-        answer: bytes
+    async def v2_infer(
+        self, body: bytes, header_length: str | None = None
+    ) -> tuple[bytes, int | None]:
+        """Answer one v2 ``infer`` body: the response body, and the length of its JSON part
+        when binary outputs follow it (``header_length``: the request's
+        ``Inference-Header-Content-Length``)."""
+        # Binary data has no separators to count: a body of BYTES elements is decoded one
+        # element per 4 bytes, so only short ones stay on the loop.
+        small = small_body(body) and (header_length is None or len(body) <= _SMALL_BINARY_BYTES)
+        answer: tuple[bytes, int | None]
         if self._batcher is None:
-            answer = await self._placement.run(small, self._v2_alone, body)
+            answer = await self._placement.run(small, self._v2_alone, body, header_length)
             return answer
-        request = await self._placement.run(small, self._v2_decode, body)
+        request = await self._placement.run(small, self._v2_decode, body, header_length)
         data, params = await self._placement.run(small, self._check, request.data, request.params)
         predictions = await self._batcher.submit(data, params)
         # encoding a large answer is work too: off the loop like the rest
         answer = await self._placement.run(small, self._v2_encode, predictions, request)
         return answer
 
-    def _v2_alone(self, body: bytes) -> bytes:
-        request = self._v2_decode(body)
+    def _v2_alone(self, body: bytes, header_length: str | None) -> tuple[bytes, int | None]:
+        request = self._v2_decode(body, header_length)
         predictions = self._predict(request.data, request.params)
         return self._v2_encode(predictions, request)
 
-    def _v2_encode(self, predictions: Any, request: Any) -> bytes:
-        from saveur.serving import _http, v2
+    def _v2_encode(self, predictions: Any, request: Any) -> tuple[bytes, int | None]:
+        from saveur.serving import v2
 
-        return _http.dumps(v2.encode_response(predictions, request, self))
+        return v2.encode_response_body(predictions, request, self)
 
-    def _v2_decode(self, body: bytes) -> Any:
+    def _v2_decode(self, body: bytes, header_length: str | None) -> Any:
         if len(body) > _HELPER_BODY_BYTES:
-            return self._helper.run(_decode_v2, body, self.signature)
-        return _decode_v2(body, self.signature)
+            return self._helper.run(_decode_v2, body, self.signature, header_length)
+        return _decode_v2(body, self.signature, header_length)
+
+    async def v2_infer_payload(
+        self, payload: Any, binary: memoryview, size: int
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Answer a v2 request given as its JSON form and binary data (gRPC): the response
+        with every output as raw bytes. ``size`` is the request's size in bytes."""
+        small = size <= _SMALL_BINARY_BYTES
+        answer: tuple[dict[str, Any], list[bytes]]
+        if self._batcher is None:
+            answer = await self._placement.run(small, self._payload_alone, payload, binary)
+            return answer
+        request = await self._placement.run(small, self._payload_decode, payload, binary)
+        data, params = await self._placement.run(small, self._check, request.data, request.params)
+        predictions = await self._batcher.submit(data, params)
+        answer = await self._placement.run(small, self._raw_encode, predictions, request)
+        return answer
+
+    def _payload_decode(self, payload: Any, binary: memoryview) -> Any:
+        from saveur.serving import v2
+
+        return v2.decode_payload(payload, binary, True, self.signature)
+
+    def _payload_alone(
+        self, payload: Any, binary: memoryview
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        request = self._payload_decode(payload, binary)
+        predictions = self._predict(request.data, request.params)
+        return self._raw_encode(predictions, request)
+
+    def _raw_encode(self, predictions: Any, request: Any) -> tuple[dict[str, Any], list[bytes]]:
+        from saveur.serving import v2
+
+        return v2.encode_raw_response(predictions, request, self)
 
     def v2_server_metadata(self) -> dict[str, Any]:
         """``GET /v2``: the server's name, version and extensions."""
-        return {"name": "saveur", "version": self.server_version, "extensions": []}
+        from saveur.serving import v2
+
+        return {"name": "saveur", "version": self.server_version, "extensions": v2.EXTENSIONS}
 
     def v2_model_metadata(self) -> dict[str, Any]:
         """``GET /v2/models/{name}``: the model's inputs and outputs as typed tensors."""
@@ -259,13 +302,13 @@ class ParseHelper:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _decode_v2(body: bytes, signature: Any) -> Any:
+def _decode_v2(body: bytes, signature: Any, header_length: str | None = None) -> Any:
     """A v2 request decoded for a signature (module level: it runs in the parse helper too)."""
     from types import SimpleNamespace
 
     from saveur.serving import v2
 
-    return v2.decode_request(body, SimpleNamespace(signature=signature))
+    return v2.decode_request(body, SimpleNamespace(signature=signature), header_length)
 
 
 def _default_name(model: Any) -> str:

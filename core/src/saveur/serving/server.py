@@ -35,6 +35,8 @@ class ServeOptions:
     max_header_kb: int = 64
     debug: bool = False
     log_level: str = "info"
+    #: port of the Open Inference v2 gRPC endpoint (None: off)
+    grpc_port: int | None = None
 
     def app_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :func:`saveur.serving.build_app`."""
@@ -45,6 +47,8 @@ class ServeOptions:
             "max_batch_delay_ms": self.max_batch_delay_ms,
             "max_body_mb": self.max_body_mb,
             "debug": self.debug,
+            "grpc_address": None if self.grpc_port is None
+            else f"{_grpc_host(self.host)}:{self.grpc_port}",
         }
 
 
@@ -118,6 +122,10 @@ def _encode(options: ServeOptions) -> str:
     import orjson
 
     return orjson.dumps(asdict(options)).decode()
+
+
+def _grpc_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _base_url(host: str, port: int) -> str:

@@ -47,7 +47,13 @@ _MAX_DIMS = 32
 _MAX_DIM = 2**31 - 1
 
 #: request-level parameters that belong to the protocol, not to the model
-_RESERVED_PARAMETERS = {"content_type", "headers"}
+_RESERVED_PARAMETERS = {"content_type", "headers", "binary_data_output"}
+
+#: The binary tensor data extension: the JSON part's length, in a header of the request (and
+#: of a response that carries binary outputs). Names as ASGI gives them (lower case).
+HEADER_LENGTH = "inference-header-content-length"
+#: the extensions ``GET /v2`` announces
+EXTENSIONS = ["binary_tensor_data"]
 
 
 @dataclass
@@ -58,6 +64,10 @@ class InferenceRequest:
     params: dict[str, Any] | None
     id: str | None
     outputs: list[str] | None
+    #: names of the outputs asked for as binary data (``parameters.binary_data``)
+    binary_outputs: frozenset[str] = frozenset()
+    #: every output as binary data (request ``parameters.binary_data_output``)
+    all_binary: bool = False
 
 
 def datatype_of_dtype(dtype: Any) -> str:
@@ -84,14 +94,19 @@ def _type_name(spec_type: Any) -> str:
     return str(name if isinstance(name, str) else spec_type).lower()
 
 
-def signature_tensors(schema: Any) -> list[dict[str, Any]]:
-    """A schema's inputs or outputs as v2 tensor metadata (name, datatype, shape)."""
+def signature_tensors(schema: Any, prefix: str = "input") -> list[dict[str, Any]]:
+    """A schema's inputs or outputs as v2 tensor metadata (name, datatype, shape).
+
+    Unnamed tensors are ``input-N``; with ``prefix="output"``, the first unnamed output is
+    ``predictions``, the name the inference response gives it.
+    """
     if schema is None:
         return []
     tensors = []
     is_tensor = schema.is_tensor_spec()
     for index, spec in enumerate(schema.inputs):
-        name = spec.name or ("input-0" if index == 0 else f"input-{index}")
+        first = "predictions" if prefix == "output" else f"{prefix}-0"
+        name = spec.name or (first if index == 0 else f"{prefix}-{index}")
         if is_tensor:
             tensors.append(
                 {"name": name, "datatype": datatype_of_dtype(spec.type), "shape": list(spec.shape)}
@@ -105,7 +120,7 @@ def model_metadata(scorer: Any) -> dict[str, Any]:
     """``GET /v2/models/{name}``."""
     signature = scorer.signature
     inputs = signature_tensors(signature.inputs) if signature is not None else []
-    outputs = signature_tensors(signature.outputs) if signature is not None else []
+    outputs = signature_tensors(signature.outputs, "output") if signature is not None else []
     return {
         "name": scorer.name,
         "versions": [] if getattr(scorer, "model_version", None) is None else [scorer.model_version],
@@ -115,35 +130,131 @@ def model_metadata(scorer: Any) -> dict[str, Any]:
     }
 
 
-def decode_request(body: bytes, scorer: Any) -> InferenceRequest:
-    """Decode a v2 ``infer`` body into the model input the signature expects."""
+def decode_request(
+    body: bytes, scorer: Any, header_length: str | None = None
+) -> InferenceRequest:
+    """Decode a v2 ``infer`` body into the model input the signature expects.
+
+    ``header_length`` is the ``Inference-Header-Content-Length`` header of the binary tensor
+    data extension: the body's first that many bytes are the JSON, and the rest holds the data
+    of the inputs that give ``parameters.binary_data_size``, in their order.
+    """
     import orjson
 
+    json_part, binary = _split_body(body, header_length)
     try:
-        payload = orjson.loads(body)
+        payload = orjson.loads(json_part)
     except orjson.JSONDecodeError as exc:
-        raise ProtocolError(f"request body is not valid JSON: {exc}", field="body") from None
+        hint = ("" if header_length is not None else "; a body with binary tensor data needs "
+                "the Inference-Header-Content-Length header (the length of its JSON part)")
+        raise ProtocolError(f"request body is not valid JSON: {exc}{hint}",
+                            field="body") from None
+    return decode_payload(payload, binary, header_length is not None, scorer.signature)
+
+
+def decode_payload(
+    payload: Any, binary: memoryview, binary_allowed: bool, signature: Any
+) -> InferenceRequest:
+    """Decode a v2 request already parsed from JSON (or built from a gRPC message).
+
+    ``binary`` holds the data of the inputs that give ``parameters.binary_data_size``, in
+    their order; ``binary_allowed`` says whether the request may carry such data at all.
+    """
     if not isinstance(payload, dict):
         raise ProtocolError("request body must be a JSON object with 'inputs'", field="body")
     inputs = payload.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise ProtocolError("'inputs' must be a non-empty list of tensors", field="inputs")
-    tensors = [_decode_tensor(tensor, i) for i, tensor in enumerate(inputs)]
+    reader = _BinaryReader(binary, binary_allowed)
+    tensors = [_decode_tensor(tensor, i, reader, signature) for i, tensor in enumerate(inputs)]
+    reader.check_consumed()
     names = [name for name, _ in tensors]
     if len(set(names)) != len(names):
         raise ProtocolError("tensor names in 'inputs' must be unique", field="inputs")
     request_id = payload.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise ProtocolError("'id' must be a string", field="id")
-    outputs = _requested_outputs(payload.get("outputs"))
-    signature = scorer.signature
+    outputs, binary_outputs = _requested_outputs(payload.get("outputs"))
+    parameters = payload.get("parameters")
+    all_binary = isinstance(parameters, dict) and parameters.get("binary_data_output") is True
     data = _model_input(tensors, signature)
-    params = _params(payload.get("parameters"), signature)
-    return InferenceRequest(data, params, request_id, outputs)
+    params = _params(parameters, signature)
+    return InferenceRequest(data, params, request_id, outputs, binary_outputs, all_binary)
 
 
-def _decode_tensor(tensor: Any, index: int) -> tuple[str, Any]:
+def _split_body(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
+    """The JSON part and the binary part of a body, as the length header splits it."""
+    if header_length is None:
+        return body, memoryview(b"")
+    text = header_length.strip()
+    # digits only, and no longer than the body's own length could be written: the value is
+    # compared with the body before anything is sized from it
+    if not text.isdigit() or not text.isascii() or len(text) > 20:
+        raise ProtocolError(
+            "header Inference-Header-Content-Length must be the length of the JSON part of "
+            f"the body in bytes (a decimal number), got {_http.one_line(repr(text), 60)}",
+            field="headers",
+        )
+    length = int(text)
+    if not 0 < length <= len(body):
+        raise ProtocolError(
+            f"header Inference-Header-Content-Length says the JSON part has {length} bytes, "
+            f"but the body has {len(body)}; send the length of the JSON part",
+            field="headers",
+        )
+    view = memoryview(body)
+    return view[:length], view[length:]
+
+
+class _BinaryReader:
+    """Hands out the binary part of a body to the inputs that claim it, in order, checked."""
+
+    def __init__(self, data: memoryview, allowed: bool) -> None:
+        self.data = data
+        self.allowed = allowed
+        self.offset = 0
+
+    def take(self, size: Any, where: str, field: str) -> memoryview:
+        if not self.allowed:
+            raise ProtocolError(
+                f"{where} gives binary_data_size, but the request has no "
+                "Inference-Header-Content-Length header saying where its JSON ends",
+                field=field,
+            )
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ProtocolError(
+                f"{where}: parameters.binary_data_size must be a non-negative integer, got "
+                f"{_http.one_line(repr(size), 60)}",
+                field=field,
+            )
+        left = len(self.data) - self.offset
+        if size > left:
+            raise ProtocolError(
+                f"{where}: binary_data_size is {size} bytes, but only {left} bytes of binary "
+                "data are left in the body",
+                field=field,
+            )
+        chunk = self.data[self.offset : self.offset + size]
+        self.offset += size
+        return chunk
+
+    def check_consumed(self) -> None:
+        left = len(self.data) - self.offset
+        if left:
+            raise ProtocolError(
+                f"the body has {left} bytes of binary data that no input claims: the inputs' "
+                "binary_data_size must add up to the body after its JSON part",
+                field="inputs",
+            )
+
+
+def _decode_tensor(
+    tensor: Any, index: int, reader: _BinaryReader | None = None, signature: Any = None
+) -> tuple[str, Any]:
     import numpy as np
+
+    if reader is None:  # a body that is JSON only
+        reader = _BinaryReader(memoryview(b""), False)
 
     where = f"inputs[{index}]"
     if not isinstance(tensor, dict):
@@ -172,12 +283,27 @@ def _decode_tensor(tensor: Any, index: int) -> tuple[str, Any]:
             f"got {_http.one_line(repr(shape), 200)}",
             field=f"inputs[{index}].shape",
         )
-    data = tensor.get("data")
-    if not isinstance(data, list):
-        raise ProtocolError(f"{where}: data must be a list", field=f"inputs[{index}].data")
     expected = 1
     for d in shape:
         expected *= d
+    parameters = tensor.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise ProtocolError(f"{where}: parameters must be an object",
+                            field=f"inputs[{index}].parameters")
+    if parameters and "binary_data_size" in parameters:
+        if "data" in tensor:
+            raise ProtocolError(
+                f"{where} has both data and parameters.binary_data_size; send one of them",
+                field=f"inputs[{index}].data",
+            )
+        field = f"inputs[{index}].parameters.binary_data_size"
+        chunk = reader.take(parameters["binary_data_size"], where, field)
+        array = _binary_tensor(chunk, datatype, expected, where, field,
+                               _keeps_bytes(name, index, signature))
+        return name, array.reshape(shape)
+    data = tensor.get("data")
+    if not isinstance(data, list):
+        raise ProtocolError(f"{where}: data must be a list", field=f"inputs[{index}].data")
     flat = _flatten(data, shape, where, f"inputs[{index}].data")
     if len(flat) != expected:
         raise ProtocolError(
@@ -216,6 +342,102 @@ def _decode_tensor(tensor: Any, index: int) -> tuple[str, Any]:
         return name, array.reshape(shape)
     except ValueError as exc:  # e.g. a dimension numpy cannot address
         raise ProtocolError(f"{where}: {exc}", field=f"inputs[{index}].shape") from None
+
+
+def _binary_tensor(
+    chunk: memoryview, datatype: str, count: int, where: str, field: str, keep_bytes: bool
+) -> Any:
+    """The values of one tensor from its binary data (little-endian, row-major)."""
+    import numpy as np
+
+    if datatype == "BYTES":
+        return _binary_strings(chunk, count, where, field, keep_bytes)
+    dtype = np.dtype(DATATYPES[datatype]).newbyteorder("<")
+    # the size the shape needs, computed before anything is allocated or read
+    if len(chunk) != count * dtype.itemsize:
+        raise ProtocolError(
+            f"{where}: shape and datatype {datatype} need {count * dtype.itemsize} bytes of "
+            f"binary data, binary_data_size says {len(chunk)}",
+            field=field,
+        )
+    if datatype == "BOOL":
+        raw = np.frombuffer(chunk, dtype=np.uint8)
+        if raw.size and raw.max() > 1:
+            raise ProtocolError(f"{where}: BOOL binary data must be bytes 0 or 1", field=field)
+        return raw.astype(bool)
+    # a copy: the body's bytes are read-only, and a model may write into its input
+    return np.frombuffer(chunk, dtype=dtype).astype(dtype.newbyteorder("="))
+
+
+def _binary_strings(
+    chunk: memoryview, count: int, where: str, field: str, keep_bytes: bool
+) -> Any:
+    """BYTES elements: each a 4-byte little-endian length, then that many bytes."""
+    import numpy as np
+
+    # each element takes at least its 4-byte length: a count the data cannot hold is refused
+    # before a list of that many is built
+    if count * 4 > len(chunk):
+        raise ProtocolError(
+            f"{where}: {count} BYTES elements need at least {count * 4} bytes of binary data, "
+            f"binary_data_size says {len(chunk)}",
+            field=field,
+        )
+    raw = bytes(chunk)
+    values: list[Any] = []
+    pos, end = 0, len(raw)
+    for i in range(count):
+        if end - pos < 4:
+            raise ProtocolError(
+                f"{where}: binary data ends inside the length of BYTES element {i}", field=field
+            )
+        size = int.from_bytes(raw[pos : pos + 4], "little")
+        pos += 4
+        if size > end - pos:
+            raise ProtocolError(
+                f"{where}: BYTES element {i} says {size} bytes, only {end - pos} are left in "
+                "its binary data",
+                field=field,
+            )
+        value: bytes | str = raw[pos : pos + size]
+        pos += size
+        if not keep_bytes:
+            try:
+                value = raw[pos - size : pos].decode("utf-8")
+            except UnicodeDecodeError:
+                raise ProtocolError(
+                    f"{where}: BYTES element {i} is not valid UTF-8 text, which this input "
+                    "takes (its signature type is not binary)",
+                    field=field,
+                ) from None
+        values.append(value)
+    if pos != end:
+        raise ProtocolError(
+            f"{where}: shape holds {count} BYTES elements, and {end - pos} bytes of its binary "
+            "data are left after them",
+            field=field,
+        )
+    array = np.empty(count, dtype=object)
+    array[:] = values
+    return array
+
+
+def _keeps_bytes(name: str, index: int, signature: Any) -> bool:
+    """Whether the signature takes this input's BYTES elements as bytes (a binary type)."""
+    schema = signature.inputs if signature is not None else None
+    if schema is None:
+        return False
+    specs = schema.inputs
+    spec = next((s for s in specs if s.name == name), None)
+    if spec is None and not schema.has_input_names() and index < len(specs):
+        spec = specs[index]
+    if spec is None:
+        return False
+    if schema.is_tensor_spec():
+        import numpy as np
+
+        return bool(np.dtype(spec.type).kind == "S")
+    return _type_name(spec.type) == "binary"
 
 
 def _flatten(data: list[Any], shape: list[int], where: str, field: str) -> list[Any]:
@@ -310,21 +532,61 @@ def _params(parameters: Any, signature: Any) -> dict[str, Any] | None:
     return params or None
 
 
-def _requested_outputs(outputs: Any) -> list[str] | None:
+def _requested_outputs(outputs: Any) -> tuple[list[str] | None, frozenset[str]]:
+    """The names of the requested outputs, and those of them asked for as binary data."""
     if outputs is None:
-        return None
+        return None, frozenset()
     if not isinstance(outputs, list) or not all(
         isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs
     ):
         raise ProtocolError("'outputs' must be a list of objects with a name", field="outputs")
-    return [o["name"] for o in outputs]
+    binary = set()
+    for o in outputs:
+        parameters = o.get("parameters")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise ProtocolError(f"output '{o['name']}': parameters must be an object",
+                                field="outputs")
+        if parameters and parameters.get("binary_data") is True:
+            binary.add(o["name"])
+    return [o["name"] for o in outputs], frozenset(binary)
 
 
 def encode_response(predictions: Any, request: InferenceRequest, scorer: Any) -> dict[str, Any]:
-    """Encode predictions as a v2 inference response."""
-    outputs = _output_tensors(predictions, scorer.signature)
+    """Encode predictions as a v2 inference response, every output as JSON data."""
+    response, _ = _response(predictions, request, scorer, binary=False)
+    return response
+
+
+def encode_raw_response(
+    predictions: Any, request: InferenceRequest, scorer: Any
+) -> tuple[dict[str, Any], list[bytes]]:
+    """The response with every output as raw bytes (gRPC's ``raw_output_contents``)."""
+    request.all_binary = True
+    return _response(predictions, request, scorer, binary=True)
+
+
+def encode_response_body(
+    predictions: Any, request: InferenceRequest, scorer: Any
+) -> tuple[bytes, int | None]:
+    """The response body, and the length of its JSON part when binary outputs follow it.
+
+    Outputs asked for as binary (``parameters.binary_data`` on the output, or
+    ``binary_data_output`` on the request) follow the JSON in their order, little-endian and
+    row-major; BYTES elements each with a 4-byte little-endian length.
+    """
+    response, chunks = _response(predictions, request, scorer, binary=True)
+    json_part = _http.dumps(response)
+    if not chunks:
+        return json_part, None
+    return b"".join([json_part, *chunks]), len(json_part)
+
+
+def _response(
+    predictions: Any, request: InferenceRequest, scorer: Any, *, binary: bool
+) -> tuple[dict[str, Any], list[bytes]]:
+    arrays = _output_arrays(predictions, scorer.signature)
     if request.outputs is not None:
-        available = {o["name"]: o for o in outputs}
+        available = dict(arrays)
         missing = [name for name in request.outputs if name not in available]
         if missing:
             raise ProtocolError(
@@ -332,23 +594,32 @@ def encode_response(predictions: Any, request: InferenceRequest, scorer: Any) ->
                 f"this model outputs {', '.join(map(repr, available))}",
                 field="outputs",
             )
-        outputs = [available[name] for name in request.outputs]
+        arrays = [(name, available[name]) for name in request.outputs]
+    outputs = []
+    chunks: list[bytes] = []
+    for name, array in arrays:
+        if binary and (request.all_binary or name in request.binary_outputs):
+            tensor, chunk = _binary_output(name, array)
+            outputs.append(tensor)
+            chunks.append(chunk)
+        else:
+            outputs.append(_tensor(name, array))
     response: dict[str, Any] = {"model_name": scorer.name, "outputs": outputs}
     if getattr(scorer, "model_version", None) is not None:
         response["model_version"] = scorer.model_version
     if request.id is not None:
         response["id"] = request.id
-    return response
+    return response, chunks
 
 
-def _output_tensors(predictions: Any, signature: Any) -> list[dict[str, Any]]:
+def _output_arrays(predictions: Any, signature: Any) -> list[tuple[str, Any]]:
     import numpy as np
     import pandas as pd
 
     if isinstance(predictions, pd.DataFrame):
-        return [_tensor(str(name), predictions[name].to_numpy()) for name in predictions.columns]
+        return [(str(name), predictions[name].to_numpy()) for name in predictions.columns]
     if isinstance(predictions, dict):
-        return [_tensor(str(name), np.asarray(value)) for name, value in predictions.items()]
+        return [(str(name), np.asarray(value)) for name, value in predictions.items()]
     if isinstance(predictions, pd.Series):
         predictions = predictions.to_numpy()
     array = np.asarray(predictions)
@@ -356,7 +627,28 @@ def _output_tensors(predictions: Any, signature: Any) -> list[dict[str, Any]]:
     outputs = signature.outputs if signature is not None else None
     if outputs is not None and len(outputs.inputs) == 1 and outputs.inputs[0].name:
         name = outputs.inputs[0].name
-    return [_tensor(name, array)]
+    return [(name, array)]
+
+
+def _binary_output(name: str, array: Any) -> tuple[dict[str, Any], bytes]:
+    import numpy as np
+
+    if array.ndim == 0:
+        array = array.reshape(1)
+    datatype = datatype_of_dtype(array.dtype)
+    if datatype == "BYTES":
+        parts = []
+        for v in array.reshape(-1).tolist():
+            raw = v if isinstance(v, bytes) else str(v).encode("utf-8")
+            parts.append(len(raw).to_bytes(4, "little"))
+            parts.append(raw)
+        data = b"".join(parts)
+    else:
+        dtype = np.dtype(DATATYPES[datatype]).newbyteorder("<")
+        data = np.ascontiguousarray(array, dtype=dtype).tobytes()
+    tensor = {"name": name, "datatype": datatype, "shape": list(array.shape),
+              "parameters": {"binary_data_size": len(data)}}
+    return tensor, data
 
 
 def _tensor(name: str, array: Any) -> dict[str, Any]:

@@ -156,8 +156,15 @@ def saveur_predict_function(
                else f"saveur-sklearn does not call (it calls {', '.join(PREDICT_FNS)})")
         )
 
+    from saveur_sklearn._fastpath import array_columns, array_predict
+
+    # A frame that already matches the fitted columns goes to the estimator as an ndarray:
+    # scikit-learn's frame validation costs more than a small prediction (see _fastpath.py).
+    columns = array_columns(model, name)
+    call = method if columns is None else array_predict(method, columns)
+
     def predict(model_input: Any, params: dict[str, Any] | None = None) -> Any:
-        return method(model_input)
+        return call(model_input)
 
     return predict
 

@@ -421,3 +421,12 @@ def test_skip_without_bad_rows_leaves_an_empty_errors_file(model_dir, tmp_path, 
     (tmp_path / "out.csv.errors.jsonl").write_text('{"row": 1, "error": "stale"}\n')
     predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", on_error="skip")
     assert (tmp_path / "out.csv.errors.jsonl").read_text() == ""
+
+
+def test_a_model_whose_signature_declares_no_params(tmp_path, echo_model, frame):
+    path = tmp_path / "noparams"
+    saveur.save_model(echo_model, path, signature=infer_signature(frame))
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    result = predict_file(path, tmp_path / "in.csv", tmp_path / "out.csv")
+    assert result.rows_scored == 7
+    assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == (frame["x"] * 3).tolist()

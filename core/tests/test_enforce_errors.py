@@ -155,3 +155,15 @@ def test_text_with_an_unpaired_surrogate_is_never_a_raw_unicode_error():
         assert "not valid Unicode" in str(exc)
     else:
         assert data["text"].tolist() == ["\ud800"]
+
+
+def test_compile_params_checks_params_alone():
+    from saveur.enforce import compile_params
+    from saveur.types import ParamSchema, ParamSpec
+
+    enforce_params = compile_params(ParamSchema([ParamSpec("k", "long", 3)]))
+    assert enforce_params(None) == {"k": 3}
+    assert enforce_params({"k": 5}) == {"k": 5}
+    with pytest.raises(SchemaError, match="params must be a dict"):
+        enforce_params([1])
+    assert compile_params(None)(None) is None

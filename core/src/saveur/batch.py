@@ -196,16 +196,15 @@ class _open_input:
 # ---- params --------------------------------------------------------------------------------
 def _check_params(signature: Any, params: dict[str, Any] | None) -> dict[str, Any] | None:
     """Enforce params once, up front, so a bad param is never blamed on a row."""
-    from saveur.enforce import compile_enforcer
-    from saveur.signature import ModelSignature
+    from saveur.enforce import compile_params
 
     if params is not None and not isinstance(params, dict):
         raise BatchError(f"params must be a JSON object, got {type(params).__name__}")
     if signature is None:
         return params
-    enforce = compile_enforcer(ModelSignature(params=signature.params))
+    enforce_params = compile_params(signature.params)
     try:
-        return enforce(None, params)[1]  # type: ignore[no-any-return]
+        return enforce_params(params)  # type: ignore[no-any-return]
     except SchemaError as exc:
         raise BatchError(f"params: {exc}") from None
 

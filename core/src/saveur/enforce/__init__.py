@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from saveur.enforce._values import one_line, short
 from saveur.errors import SchemaError
 
-__all__ = ["Enforcer", "compile_enforcer"]
+__all__ = ["Enforcer", "compile_enforcer", "compile_params"]
 
 _logger = logging.getLogger("saveur.enforce")
 
 if TYPE_CHECKING:
     from saveur.signature import ModelSignature
-    from saveur.types import Schema
+    from saveur.types import ParamSchema, Schema
 
 Enforcer = Callable[..., tuple[Any, Any]]
 
@@ -41,7 +41,7 @@ def compile_enforcer(signature: ModelSignature | Schema | None) -> Enforcer:
     """
     if signature is None:
         return _passthrough
-    from saveur.types import Schema
+    from saveur.types import ParamSchema, Schema
 
     inputs = signature if isinstance(signature, Schema) else getattr(signature, "inputs", None)
     param_schema = None if isinstance(signature, Schema) else getattr(signature, "params", None)
@@ -65,6 +65,15 @@ def compile_enforcer(signature: ModelSignature | Schema | None) -> Enforcer:
             ) from None
 
     return enforce
+
+
+def compile_params(schema: ParamSchema | None) -> Callable[[Any], Any]:
+    """Compile a signature's params schema alone into ``enforce_params(params) -> params``.
+
+    For callers that check params once, apart from any data (batch scoring checks them before
+    the first row, so a bad param is never blamed on a row). Raises SchemaError.
+    """
+    return _compile_params(schema)
 
 
 # ---- inputs ------------------------------------------------------------------------------

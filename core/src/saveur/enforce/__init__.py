@@ -41,7 +41,7 @@ def compile_enforcer(signature: ModelSignature | Schema | None) -> Enforcer:
     """
     if signature is None:
         return _passthrough
-    from saveur.types import ParamSchema, Schema
+    from saveur.types import Schema
 
     inputs = signature if isinstance(signature, Schema) else getattr(signature, "inputs", None)
     param_schema = None if isinstance(signature, Schema) else getattr(signature, "params", None)

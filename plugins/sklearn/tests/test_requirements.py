@@ -85,8 +85,10 @@ def custom_dist(monkeypatch):
     monkeypatch.setattr(_requirements, "packages_distributions", owners)
     monkeypatch.setattr(_requirements, "version", fake_version)
     _requirements._pinned.cache_clear()
+    _requirements._owners.cache_clear()
     yield "custom-estimators==2.0.1"
     _requirements._pinned.cache_clear()
+    _requirements._owners.cache_clear()
 
 
 def test_a_pipeline_step_from_another_package_is_pinned(custom_dist, xy):

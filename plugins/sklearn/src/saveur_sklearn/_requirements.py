@@ -22,6 +22,13 @@ def _pinned(dist: str) -> str | None:
     return f"{dist}=={installed.split('+', 1)[0]}"
 
 
+@lru_cache(maxsize=1)
+def _owners() -> dict[str, list[str]]:
+    # importlib.metadata reads every installed distribution's metadata for this (~0.4 s in a
+    # large env): once per process, not once per save.
+    return packages_distributions()
+
+
 #: How deep the walk through nested estimators goes; a real pipeline is a few levels deep, and
 #: the bound keeps a self-referencing object from walking forever.
 _MAX_DEPTH = 12
@@ -55,7 +62,7 @@ def held_distributions(model: object) -> list[str]:
         return []
     modules: set[str] = set()
     _walk(model, modules, set(), 0)
-    owners = packages_distributions()
+    owners = _owners()
     found: list[str] = []
     for module in sorted(modules):
         if module in sys.stdlib_module_names:

@@ -236,3 +236,60 @@ def ensure_mlserver_env(*, python: str | None = None) -> Path:
             _run([uv, "venv", "-q", "-p", python or sys.executable, str(MLSERVER_VENV_DIR)])
             _run([uv, "pip", "install", "-q", "-p", str(interpreter), *MLSERVER_PACKAGES])
     return interpreter
+
+
+NOTORCH_VENV_DIR = BENCH_DIR / "notorch-venv"
+
+
+def ensure_notorch_env() -> Path:
+    """The interpreter of ``.bench/notorch-venv``: saveur (serve) and saveur-sklearn with the
+    same versions of every package as the benchmark env, but without torch or any other
+    framework plugin, for comparing a scikit-learn server in an env with and without torch.
+
+    Built on first use and when the benchmark env changes (its ``pip freeze`` is the
+    constraint list, so both envs hold identical scikit-learn, skops, numpy, pandas...).
+    """
+    bench = ensure_env(quiet=True)
+    interpreter = venv_python(NOTORCH_VENV_DIR)
+    uv = _uv()
+    frozen = subprocess.run(
+        [uv, "pip", "freeze", "--python", str(bench)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_uv_env(),
+    ).stdout
+    pins = "".join(
+        line + "\n" for line in frozen.splitlines() if "==" in line and not line.startswith("-e")
+    )
+    stamp = NOTORCH_VENV_DIR / "stamp.txt"
+    with _lock():
+        if interpreter.exists() and stamp.is_file() and stamp.read_text() == pins:
+            _compile_editables(interpreter)
+            return interpreter
+        if not interpreter.exists():
+            _run([uv, "venv", "-q", "-p", str(bench), str(NOTORCH_VENV_DIR)])
+        constraints = BENCH_DIR / "notorch-constraints.txt"
+        constraints.write_text(pins)
+        _run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "-p",
+                str(interpreter),
+                "-c",
+                str(constraints),
+                "scikit-learn",
+                "skops",
+                "pandas",
+                "-e",
+                f"{REPO / 'core'}[serve]",
+                "-e",
+                str(REPO / "plugins" / "sklearn"),
+            ]
+        )
+        _compile_editables(interpreter)
+        stamp.write_text(pins)
+    return interpreter

@@ -15,6 +15,7 @@ from typing import Any
 from saveur.errors import IntegrityError, MissingDependencyError, SaveError, TrustError
 from saveur.security import require_trust
 from saveur_sklearn._indices import check_indices
+from saveur_sklearn._skops_import import import_skops_io
 from saveur_sklearn._trust import is_vouched_function, unvouched
 
 SKOPS = "skops"
@@ -68,10 +69,9 @@ def dump(model: object, path: Path, serialization_format: str) -> list[str] | No
     """Write ``model`` to ``path``; for skops, return the types the file needs trusted."""
     require_modules(serialization_format, "saving")
     if serialization_format == SKOPS:
-        import skops.io
-
+        skops_io = import_skops_io()
         try:
-            data = skops.io.dumps(model)
+            data = skops_io.dumps(model)
         except Exception as e:  # skops refuses lambdas, local functions and the like
             raise SaveError(
                 f"{type(model).__name__} cannot be saved in the skops format ({e}); skops cannot "
@@ -108,13 +108,12 @@ def dump(model: object, path: Path, serialization_format: str) -> list[str] | No
 
 def _untrusted_types(data: bytes) -> list[str]:
     """``skops.io.get_untrusted_types`` of a dump, with the faster audit walk when available."""
+    skops_io = import_skops_io()
     try:
         from skops.io._audit import get_tree
         from skops.io._utils import read_schema
     except ImportError:
-        import skops.io
-
-        return skops.io.get_untrusted_types(data=data)
+        return skops_io.get_untrusted_types(data=data)
     with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
         schema, load_context = read_schema(zf)
         return sorted(unsafe_types(get_tree(schema, load_context, trusted=None)))
@@ -196,6 +195,7 @@ def _load_skops(
     data = path.read_bytes()
     if not trust_code:
         _check_expansion(data, rel_name)
+    import_skops_io()
     try:
         # One pass: build skops' tree of nodes (no object created), audit, then construct.
         from skops.io._audit import get_tree
@@ -305,17 +305,17 @@ def audit(tree: Any) -> tuple[set[str], set[str]]:
 def _load_skops_public(
     data: bytes, *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
 ) -> object:
-    import skops.io
+    skops_io = import_skops_io()
 
     try:
-        unsafe = set(skops.io.get_untrusted_types(data=data))
+        unsafe = set(skops_io.get_untrusted_types(data=data))
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
     # Without skops' internals types and functions cannot be told apart: a name passes if
     # either list vouches for it.
     _check_types({u for u in unsafe if not is_vouched_function(u)}, rel_name=rel_name,
                  trust_code=trust_code, trusted_types=trusted_types)
-    model = skops.io.loads(data, trusted=sorted(unsafe))
+    model = skops_io.loads(data, trusted=sorted(unsafe))
     if not trust_code:
         check_indices(model, rel_name)
     return model

@@ -122,6 +122,9 @@ def _classes_in(module_name: str, base_name: str) -> set[str]:
 
 def _estimator_names() -> set[str]:
     try:  # skops computed all_estimators() when it was imported: reuse it
+        from saveur_sklearn._skops_import import import_skops_io
+
+        import_skops_io()
         from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES
 
         names = set(SKLEARN_ESTIMATOR_TYPE_NAMES)

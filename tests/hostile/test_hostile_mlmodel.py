@@ -272,6 +272,27 @@ def test_hostile_input_example_is_a_saveur_error(echo_dir, info, content, messag
         Model.load(echo_dir).load_input_example(echo_dir)
 
 
+def test_oversized_example_files_are_refused_before_reading_them_whole(echo_dir):
+    """A model may carry an example far larger than memory: it is refused by size, unread."""
+    from saveur.examples import MAX_EXAMPLE_BYTES, InputExampleError, read_serving_input_example
+
+    for name in ("ex.json", "serving.json"):
+        with open(echo_dir / name, "wb") as f:  # sparse: no disk used
+            f.write(b"[")
+            f.truncate(MAX_EXAMPLE_BYTES + 10)
+    info = {"artifact_path": "ex.json", "type": "ndarray", "serving_input_path": "serving.json"}
+    _edit(echo_dir, lambda d: d.update(saved_input_example_info=info))
+    with pytest.raises(InputExampleError, match=r"input example file 'ex.json' is over the \d+ byte"):
+        Model.load(echo_dir).load_input_example(echo_dir)
+    with pytest.raises(InputExampleError, match=r"serving input example 'serving.json' is over"):
+        read_serving_input_example(echo_dir, info)
+    # at the limit exactly, the file is read (and here found not to be JSON)
+    with open(echo_dir / "ex.json", "r+b") as f:
+        f.truncate(MAX_EXAMPLE_BYTES)
+    with pytest.raises(InputExampleError, match="not valid JSON"):
+        Model.load(echo_dir).load_input_example(echo_dir)
+
+
 @pytest.mark.parametrize("name", [".", "sub"])
 def test_serving_input_example_that_is_a_directory_is_a_saveur_error(echo_dir, name):
     from saveur.examples import read_serving_input_example

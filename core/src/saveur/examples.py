@@ -228,6 +228,22 @@ def write_input_example(model_dir: str | os.PathLike[str], example: Any) -> dict
     return info
 
 
+#: The largest input example file read back (the input example and the serving input example
+#: alike): a model directory is untrusted, and an example is read whole, parsed, and embedded in
+#: the server's OpenAPI file. Real examples are a few rows; MLflow writes them the same way.
+MAX_EXAMPLE_BYTES = 64 << 20
+
+
+def _read_capped(f: Any, name: str, what: str) -> bytes:
+    data: bytes = f.read(MAX_EXAMPLE_BYTES + 1)
+    if len(data) > MAX_EXAMPLE_BYTES:
+        raise InputExampleError(
+            f"{what} {name!r} is over the {MAX_EXAMPLE_BYTES} byte limit for example files; "
+            "refused (save a few rows as the example)"
+        )
+    return data
+
+
 def _load_example_json(model_dir: str | os.PathLike[str], info: dict[str, Any]) -> Any:
     if not isinstance(info, dict) or "artifact_path" not in info or "type" not in info:
         raise InputExampleError(
@@ -243,7 +259,8 @@ def _load_example_json(model_dir: str | os.PathLike[str], info: dict[str, Any]) 
 
     try:
         with open_regular(path, "input example file") as f:
-            return json.loads(f.read().decode("utf-8"))
+            data = _read_capped(f, str(info["artifact_path"]), "input example file")
+        return json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise InputExampleError(
             f"input example file {info['artifact_path']!r} is missing"
@@ -320,7 +337,8 @@ def read_serving_input_example(
 
     try:
         with open_regular(path, "serving input example") as f:
-            return f.read().decode("utf-8")
+            data = _read_capped(f, name, "serving input example")
+        return data.decode("utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:

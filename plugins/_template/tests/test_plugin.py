@@ -20,7 +20,7 @@ def saved(tmp_path):
 
 
 def test_unknown_save_option_is_refused(tmp_path):
-    with pytest.raises(SaveError, match="unknown option.*: degree"):
+    with pytest.raises(SaveError, match="unknown save option.*: degree; accepted: none"):
         saveur.save_model(np.polynomial.Polynomial([1.0]), tmp_path / "m", degree=3)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import IntegrityError, MissingDependencyError, PluginError, SaveError
+from saveur.flavor_options import check_options
 from saveur.hookspecs import (
     FlavorClaim,
     FlavorInfo,
@@ -85,9 +86,7 @@ def saveur_save_model(
     """Write the coefficients, domain and window as JSON; no options are accepted."""
     # The host removes its own options (signature, input_example...) before this hook; what is
     # left is the caller's, and an option we do not know must be refused by name, never ignored.
-    unknown = sorted(options)
-    if unknown:
-        raise SaveError(f"unknown option(s) for flavor {FLAVOR!r}: {', '.join(unknown)}")
+    check_options(FLAVOR, options, (), what="save", error=SaveError)
     kind = type(model).__name__
     state = {
         "kind": kind,
@@ -108,9 +107,7 @@ def saveur_load_model(flavor: str, flavor_conf: dict[str, Any], context: LoadCon
     """Rebuild the series from its JSON file (opened through contained_path)."""
     from saveur.security import contained_path
 
-    unknown = sorted(context.options)
-    if unknown:
-        raise PluginError(f"unknown load option(s) for flavor {FLAVOR!r}: {', '.join(unknown)}")
+    check_options(FLAVOR, context.options, (), what="load", error=PluginError)
     polynomial = _polynomial_module()
     path = contained_path(context.model_dir, flavor_conf.get("model_file", MODEL_FILE))
     try:

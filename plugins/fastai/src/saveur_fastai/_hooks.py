@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import MissingDependencyError, PluginError, SaveError
+from saveur.flavor_options import check_options
 from saveur.hookspecs import (
     FlavorClaim,
     FlavorInfo,
@@ -67,23 +68,12 @@ def saveur_detect_flavor(model: object) -> FlavorClaim | None:
     return None
 
 
-def _check_options(
-    options: dict[str, Any], accepted: tuple[str, ...], what: str, error: type[Exception]
-) -> None:
-    unknown = sorted(k for k in options if k not in accepted)
-    if unknown:
-        raise error(
-            f"unknown {what} option(s) for flavor {FLAVOR!r}: {', '.join(unknown)}; "
-            f"accepted: {', '.join(accepted) or 'none'}"
-        )
-
-
 @hookimpl
 def saveur_save_model(
     flavor: str, model: object, path: Path, options: dict[str, Any]
 ) -> SavedFlavor:
     """Export the Learner to ``model.fastai`` with MLflow 2's flavor keys (``data``, ``fastai_version``)."""
-    _check_options(options, (), "save", SaveError)
+    check_options(FLAVOR, options, (), what="save", error=SaveError)
     learner_module = import_learner_module()
     if not isinstance(model, learner_module.Learner):
         raise SaveError(
@@ -105,7 +95,7 @@ def saveur_load_model(flavor: str, flavor_conf: dict[str, Any], context: LoadCon
     """Load the exported Learner (a pickle: needs ``trust_code``), on CPU or ``device``."""
     from saveur.security import contained_path, require_trust
 
-    _check_options(context.options, _LOAD_OPTIONS, "load", PluginError)
+    check_options(FLAVOR, context.options, _LOAD_OPTIONS, what="load", error=PluginError)
     rel = flavor_conf.get("data")
     if not isinstance(rel, str):
         raise PluginError(f"the {FLAVOR!r} flavor in MLmodel has no 'data' file name")

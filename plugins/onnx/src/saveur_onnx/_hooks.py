@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import PluginError, SaveError
+from saveur.flavor_options import check_options
 from saveur.hookspecs import (
     FlavorClaim,
     FlavorInfo,
@@ -54,18 +55,6 @@ def saveur_detect_flavor(model: object) -> FlavorClaim | None:
     return None
 
 
-def _check_options(
-    options: dict[str, Any], accepted: tuple[str, ...], what: str, error: type[Exception]
-) -> None:
-    # Keys with a leading underscore are the host's own notes to plugins.
-    unknown = sorted(k for k in options if k not in accepted and not k.startswith("_"))
-    if unknown:
-        raise error(
-            f"unknown {what} option(s) for flavor 'onnx': {', '.join(unknown)}; "
-            f"accepted: {', '.join(accepted)}"
-        )
-
-
 @hookimpl
 def saveur_save_model(
     flavor: str, model: object, path: Path, options: dict[str, Any]
@@ -74,7 +63,7 @@ def saveur_save_model(
     from saveur_onnx import _files, _predict
     from saveur_onnx._session import validate_save_conf
 
-    _check_options(options, _SAVE_OPTIONS, "save", SaveError)
+    check_options(FLAVOR, options, _SAVE_OPTIONS, what="save", error=SaveError)
     providers, session_options = validate_save_conf(options)
     external = options.get("save_as_external_data", True)
     if not isinstance(external, bool):
@@ -109,7 +98,7 @@ def saveur_load_model(flavor: str, flavor_conf: dict[str, Any], context: LoadCon
     """Return the ``onnx.ModelProto``, external data loaded once every location is checked."""
     from saveur_onnx import _files
 
-    _check_options(context.options, _LOAD_OPTIONS, "load", PluginError)
+    check_options(FLAVOR, context.options, _LOAD_OPTIONS, what="load", error=PluginError)
     path = _model_file(context.model_dir, flavor_conf)
     return _files.load_checked(path, Path(context.model_dir), f"onnx data {path.name!r}")
 
@@ -122,7 +111,7 @@ def saveur_predict_function(
     from saveur_onnx import _files, _predict
     from saveur_onnx._session import create_session
 
-    _check_options(context.options, _LOAD_OPTIONS, "load", PluginError)
+    check_options(FLAVOR, context.options, _LOAD_OPTIONS, what="load", error=PluginError)
     mlmodel = context.mlmodel
     flavor_conf = (getattr(mlmodel, "flavors", None) or {}).get(FLAVOR) or pyfunc_conf
     if not hasattr(model, "SerializeToString"):

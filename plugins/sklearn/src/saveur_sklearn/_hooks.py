@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import PluginError, SaveError
+from saveur.flavor_options import check_options
 from saveur.hookspecs import (
     FlavorClaim,
     FlavorInfo,
@@ -72,24 +73,12 @@ def saveur_detect_flavor(model: object) -> FlavorClaim | None:
     return None
 
 
-def _check_options(
-    options: dict[str, Any], accepted: tuple[str, ...], what: str, error: type[Exception]
-) -> None:
-    # Keys with a leading underscore are ignored: older hosts passed notes (``_code_dir``) so.
-    unknown = sorted(k for k in options if k not in accepted and not k.startswith("_"))
-    if unknown:
-        raise error(
-            f"unknown {what} option(s) for flavor 'sklearn': {', '.join(unknown)}; "
-            f"accepted: {', '.join(accepted)}"
-        )
-
-
 @hookimpl
 def saveur_save_model(
     flavor: str, model: object, path: Path, options: dict[str, Any]
 ) -> SavedFlavor:
     """Write the estimator as ``model.skops`` (or ``model.pkl``) with MLflow 3's flavor keys."""
-    _check_options(options, _SAVE_OPTIONS, "save", SaveError)
+    check_options(FLAVOR, options, _SAVE_OPTIONS, what="save", error=SaveError)
     fmt = _formats.check_format(options.get("serialization_format", _formats.SKOPS))
     predict_fn = options.get("pyfunc_predict_fn", "predict")
     if predict_fn not in PREDICT_FNS:
@@ -125,7 +114,7 @@ def saveur_load_model(flavor: str, flavor_conf: dict[str, Any], context: LoadCon
     """Load the estimator; skops types are checked against the plugin's and caller's trust."""
     from saveur.security import contained_path
 
-    _check_options(context.options, _LOAD_OPTIONS, "load", PluginError)
+    check_options(FLAVOR, context.options, _LOAD_OPTIONS, what="load", error=PluginError)
     trusted_types = normalize_trusted_types(context.options.get("trusted_types"))
     # MLflow writes no serialization_format for old models: those were pickles.
     fmt = flavor_conf.get("serialization_format", _formats.PICKLE)

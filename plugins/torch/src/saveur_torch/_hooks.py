@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from saveur.errors import MLmodelError, PluginError, SaveError
+from saveur.flavor_options import check_options
 from saveur.hookspecs import (
     FlavorClaim,
     FlavorInfo,
@@ -59,23 +60,12 @@ def saveur_detect_flavor(model: object) -> FlavorClaim | None:
     return None
 
 
-def _check_options(
-    options: dict[str, Any], accepted: tuple[str, ...], what: str, error: type[Exception]
-) -> None:
-    unknown = sorted(k for k in options if k not in accepted)
-    if unknown:
-        raise error(
-            f"unknown {what} option(s) for flavor 'pytorch': {', '.join(unknown)}; "
-            f"accepted: {', '.join(accepted)}"
-        )
-
-
 @hookimpl
 def saveur_save_model(
     flavor: str, model: object, path: Path, options: dict[str, Any], input_example: object
 ) -> SavedFlavor:
     """Write ``data/model.pt2`` (export), ``data/model.safetensors`` or ``data/model.pth``."""
-    _check_options(options, _SAVE_OPTIONS, "save", SaveError)
+    check_options(FLAVOR, options, _SAVE_OPTIONS, what="save", error=SaveError)
     fmt = _formats.check_format(options.get("serialization_format", _formats.EXPORT))
     if fmt != _formats.STATE_DICT and options.get("init_kwargs") is not None:
         raise SaveError("init_kwargs is used only with serialization_format='state_dict'")
@@ -141,7 +131,7 @@ def saveur_load_model(flavor: str, flavor_conf: dict[str, Any], context: LoadCon
     from saveur.security import contained_path
     from saveur_torch._predict import move_to, resolve_device, set_eval
 
-    _check_options(context.options, _LOAD_OPTIONS, "load", PluginError)
+    check_options(FLAVOR, context.options, _LOAD_OPTIONS, what="load", error=PluginError)
     data_rel = flavor_conf.get("model_data", flavor_conf.get("data", _formats.DATA_DIR))
     if not isinstance(data_rel, str):
         raise MLmodelError("the 'pytorch' flavor in MLmodel has no 'model_data' folder name")

@@ -430,3 +430,132 @@ def test_a_model_whose_signature_declares_no_params(tmp_path, echo_model, frame)
     result = predict_file(path, tmp_path / "in.csv", tmp_path / "out.csv")
     assert result.rows_scored == 7
     assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == (frame["x"] * 3).tolist()
+
+
+# ---- the fast paths: pyarrow for plain-number CSV, orjson for numeric JSON -------------------
+_PLAIN_CHUNKS = [
+    b"1,2\n3.5,-4e-3\n",
+    b"\n1,2\n\n\n3,4\n",  # blank lines, which both parsers skip
+    b",2\n1,\n,\n",  # empty cells are NaN
+    b"+1,.5\n5.,1E5\n-0,00012\n1e400,-1e400\n1e-400,4.9e-324\n",
+    b"0.1000000000000000055511151231257827,123456789012345678901234567890\n",
+    b"9007199254740993,1.7976931348623157e308\n2.2250738585072011e-308,1e+5\n",
+]
+
+
+@pytest.mark.parametrize("chunk", _PLAIN_CHUNKS)
+def test_plain_number_chunks_read_by_pyarrow_equal_the_servers_parser(model_dir, chunk):
+    pytest.importorskip("pyarrow")
+    from saveur.batch import _FastDoubles
+    from saveur.protocol import CONTENT_TYPE_CSV, parse_request
+
+    sig = saveur.pyfunc.load_model(model_dir).signature
+    fast = _FastDoubles.for_columns(["x", "y"], b"x,y\n", sig)
+    assert fast is not None
+    got = fast.read(chunk)
+    expected = parse_request(b"x,y\n" + chunk, CONTENT_TYPE_CSV, sig).data
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.columns.dtype == expected.columns.dtype
+    # bit for bit, NaN and -0.0 included
+    assert got.to_numpy().view(np.int64).tolist() == expected.to_numpy().view(np.int64).tolist()
+
+
+@pytest.mark.parametrize("chunk", [
+    b"1,2\n3\n",  # ragged: the line checks name the row
+    b"1,2,3\n",  # an extra field (pandas would take it as an index)
+    b"1,abc\n",  # letters: the server's parser names the value
+    b"1,nan\n", b"1,inf\n", b"1,NA\n",  # words both read, kept on the server's path
+    b"1, 2\n",  # spaces
+    b"1,2\r\n",  # carriage returns
+    b"1,5e\n", b"1,--1\n", b"1,1.2.3\n",  # malformed numbers
+])
+def test_other_chunks_are_left_to_the_servers_parser(model_dir, chunk):
+    pytest.importorskip("pyarrow")
+    from saveur.batch import _FastDoubles
+
+    sig = saveur.pyfunc.load_model(model_dir).signature
+    assert _FastDoubles.for_columns(["x", "y"], b"x,y\n", sig).read(chunk) is None
+
+
+@pytest.mark.parametrize("columns,header", [
+    (["x", "id"], b"x,id\n"),  # a column the signature does not name
+    (["x", "x"], b"x,x\n"),  # duplicates, which pandas renames
+    (["x", "y"], b'"x",y\n'),  # a quoted header
+])
+def test_pyarrow_reads_only_files_of_double_columns_of_the_signature(model_dir, columns,
+                                                                    header):
+    from saveur.batch import _FastDoubles
+
+    sig = saveur.pyfunc.load_model(model_dir).signature
+    assert _FastDoubles.for_columns(columns, header, sig) is None
+    assert _FastDoubles.for_columns(["x", "y"], b"x,y\n", None) is None
+
+
+def test_plain_and_slow_csv_paths_score_alike_across_batches(model_dir, tmp_path, frame):
+    """Blank lines, empty cells and a batch boundary inside a 1 MiB block: the same rows."""
+    rows = [f"{i}.5,{i * 10}e-1" for i in range(3000)]
+    rows[5] = ""  # a blank line does not count as a row
+    plain = tmp_path / "plain.csv"
+    plain.write_text("x,y\n" + "\n".join(rows) + "\n")
+    crlf = tmp_path / "crlf.csv"  # carriage returns keep every batch on pandas' path
+    crlf.write_bytes(plain.read_bytes().replace(b"\n", b"\r\n"))
+    for src in (plain, crlf):
+        result = predict_file(model_dir, src, tmp_path / f"{src.stem}.csv", batch_size=1000)
+        assert result.rows_scored == 2999
+    assert (tmp_path / "plain.csv").read_bytes() != b""
+    a = pd.read_csv(tmp_path / "plain.csv")
+    b = pd.read_csv(tmp_path / "crlf.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert a["x"].iloc[5] == 6.5 * 3
+
+
+def test_a_ragged_row_in_a_plain_number_file_is_named_past_the_first_batch(model_dir,
+                                                                         tmp_path):
+    src = tmp_path / "in.csv"
+    rows = [f"{i},{i}" for i in range(25)]
+    rows[17] = "17"
+    src.write_text("x,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(BatchError, match=r"in\.csv row 18 has 1 fields, the header has 2"):
+        predict_file(model_dir, src, tmp_path / "out.csv", batch_size=10)
+
+
+@pytest.mark.parametrize("lines", [True, False])
+@pytest.mark.parametrize("data", [
+    {"a": [1, 2, 3]},
+    {"a": [1.5, 2.0, -3e-9]},
+    {"a": [True, False, True]},
+    {"a": [1, 2, 3], "b": [0.5, 1.5, 2.5]},
+])
+def test_numeric_json_records_match_json_dumps(lines, data):
+    pytest.importorskip("orjson")
+    from saveur.batch import _numeric_records
+
+    frame = pd.DataFrame(data)
+    body = _numeric_records(frame, lines=lines)
+    records = frame.to_dict(orient="records")
+    if lines:
+        assert body.endswith(b"\n")
+        assert [json.loads(line) for line in body.splitlines()] == records
+    else:
+        assert json.loads(b"[" + body + b"]") == records
+
+
+def test_a_plain_number_csv_is_read_by_pyarrow_batch_by_batch(model_dir, tmp_path,
+                                                              monkeypatch):
+    pytest.importorskip("pyarrow")
+    from saveur import batch
+
+    calls = []
+    read = batch._FastDoubles.read
+
+    def counting(self, chunk):
+        frame = read(self, chunk)
+        calls.append(frame is not None)
+        return frame
+
+    monkeypatch.setattr(batch._FastDoubles, "read", counting)
+    src = tmp_path / "in.csv"
+    src.write_text("x,y\n" + "".join(f"{i},{i}\n" for i in range(7)))
+    predict_file(model_dir, src, tmp_path / "out.csv", batch_size=3)
+    assert calls == [True, True, True]
+    assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == [3.0 * i for i in range(7)]

@@ -559,3 +559,22 @@ def test_a_plain_number_csv_is_read_by_pyarrow_batch_by_batch(model_dir, tmp_pat
     predict_file(model_dir, src, tmp_path / "out.csv", batch_size=3)
     assert calls == [True, True, True]
     assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == [3.0 * i for i in range(7)]
+
+
+def test_read_ahead_keeps_order_reads_one_batch_ahead_and_raises_in_turn():
+    from saveur.batch import _read_ahead
+
+    produced = []
+
+    def batches():
+        for i in range(3):
+            produced.append(i)
+            yield i
+        raise BatchError("in.csv row 31 has 1 fields, the header has 2")
+
+    seen = []
+    with pytest.raises(BatchError, match="row 31 has 1 fields"):
+        for batch in _read_ahead(batches()):
+            assert len(produced) <= batch + 2  # this batch and at most the next one
+            seen.append(batch)
+    assert seen == [0, 1, 2]

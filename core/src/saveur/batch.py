@@ -116,7 +116,7 @@ def predict_file(
             params = _check_params(signature, file_params)
         bar = _progress_bar(progress, source.total_rows)
         try:
-            for batch in source.batches():
+            for batch in _read_ahead(source.batches()):
                 _score_batch(model, batch, params, signature, keep, on_error, sink, errors,
                              result, _name(input))
                 if bar is not None:
@@ -128,6 +128,26 @@ def predict_file(
         errors.commit()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _read_ahead(batches: Iterator[_Batch]) -> Iterator[_Batch]:
+    """``batches``, each read while the one before is scored.
+
+    The next batch is read (and, for a plain-number CSV, parsed by pyarrow, which releases the
+    GIL) in one worker thread while this thread enforces, predicts and writes the current
+    one. The batches and any error reading them come in file order, the error only after
+    every batch before it was scored; at most one batch is read ahead.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="saveur-read") as reader:
+        ahead = reader.submit(next, batches, None)
+        while True:
+            batch = ahead.result()
+            if batch is None:
+                return
+            ahead = reader.submit(next, batches, None)
+            yield batch
 
 
 # ---- formats and paths ---------------------------------------------------------------------

@@ -56,8 +56,14 @@ def _env() -> dict[str, str]:
 
 def _measure(command: list[str]) -> tuple[float, float, float]:
     """(seconds, peak MB, CPU seconds) of ``command`` in a fresh process; raises if it fails."""
-    out = subprocess.run([sys.executable, "-c", _PEAK, *command], capture_output=True,
-                         text=True, check=True, cwd=WORK, env=_env())
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=WORK,
+        env=_env(),
+    )
     code, seconds, kb, cpu = out.stdout.split()
     if code != "0":
         raise RuntimeError(f"{command[:4]} failed with exit status {code}: {out.stderr[-2000:]}")
@@ -98,8 +104,7 @@ def _models() -> tuple[Path, Path | None]:
     model, x = _train()
     saveur_dir = WORK / "model_saveur"
     if not saveur_dir.exists():
-        saveur_sklearn.save_model(model, saveur_dir,
-                                  signature=infer_signature(x, model.predict(x)))
+        saveur_sklearn.save_model(model, saveur_dir, signature=infer_signature(x, model.predict(x)))
     mlflow_dir = None
     if have("mlflow"):
         import mlflow.sklearn
@@ -107,8 +112,9 @@ def _models() -> tuple[Path, Path | None]:
 
         mlflow_dir = WORK / "model_mlflow"
         if not mlflow_dir.exists():
-            mlflow.sklearn.save_model(model, str(mlflow_dir),
-                                      signature=mlflow_signature(x, model.predict(x)))
+            mlflow.sklearn.save_model(
+                model, str(mlflow_dir), signature=mlflow_signature(x, model.predict(x))
+            )
     return saveur_dir, mlflow_dir
 
 
@@ -145,16 +151,41 @@ def _parquet_file() -> Path:
 def bench_files() -> None:
     saveur_dir, mlflow_dir = _models()
     csv = _csv_file()
-    saveur_cmd = [sys.executable, "-m", "saveur", "predict", "-m", str(saveur_dir),
-                  "-i", str(csv), "-o", str(WORK / "out_saveur.json"), "--no-progress"]
+    saveur_cmd = [
+        sys.executable,
+        "-m",
+        "saveur",
+        "predict",
+        "-m",
+        str(saveur_dir),
+        "-i",
+        str(csv),
+        "-o",
+        str(WORK / "out_saveur.json"),
+        "--no-progress",
+    ]
     s_start = _warm_up(saveur_cmd, csv)
     s_time, s_peak, s_cpu = _measure(saveur_cmd)
     m_time = m_peak = m_cpu = None
     m_start: tuple[float | None, ...] = (None, None, None)
     if mlflow_dir is not None:
-        mlflow_cmd = [sys.executable, "-m", "mlflow", "models", "predict", "-m",
-                      str(mlflow_dir), "-i", str(csv), "-t", "csv",
-                      "-o", str(WORK / "out_mlflow.json"), "--env-manager", "local"]
+        mlflow_cmd = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "predict",
+            "-m",
+            str(mlflow_dir),
+            "-i",
+            str(csv),
+            "-t",
+            "csv",
+            "-o",
+            str(WORK / "out_mlflow.json"),
+            "--env-manager",
+            "local",
+        ]
         m_start = _warm_up(mlflow_cmd, csv)
         m_time, m_peak, m_cpu = _measure(mlflow_cmd)
         # Same predictions: the comparison is of the same work.
@@ -169,30 +200,80 @@ def bench_files() -> None:
         "fresh process each",
         ["case", "saveur", "mlflow", "mlflow/saveur", "target", "met"],
         [
-            ["wall time", fmt_time(s_time), fmt_time(m_time), fmt_ratio(time_ratio),
-             ">=3x faster", _met(time_ratio, 3.0)],
-            ["peak memory (max RSS)", f"{s_peak:.0f} MB",
-             "n/a" if m_peak is None else f"{m_peak:.0f} MB", fmt_ratio(peak_ratio),
-             "<=1/3 of MLflow's", _met(peak_ratio, 3.0)],
-            ["CPU time (user + system)", fmt_time(s_cpu), fmt_time(m_cpu),
-             fmt_ratio(ratio(m_cpu, s_cpu)), "", ""],
-            ["start-up: 1,000-row file, wall", fmt_time(s_start[0]), fmt_time(m_start[0]),
-             fmt_ratio(ratio(m_start[0], s_start[0])), "", ""],
-            ["start-up: 1,000-row file, peak", f"{s_start[1]:.0f} MB",
-             "n/a" if m_start[1] is None else f"{m_start[1]:.0f} MB",
-             fmt_ratio(ratio(m_start[1], s_start[1])), "", ""],
+            [
+                "wall time",
+                fmt_time(s_time),
+                fmt_time(m_time),
+                fmt_ratio(time_ratio),
+                ">=3x faster",
+                _met(time_ratio, 3.0),
+            ],
+            [
+                "peak memory (max RSS)",
+                f"{s_peak:.0f} MB",
+                "n/a" if m_peak is None else f"{m_peak:.0f} MB",
+                fmt_ratio(peak_ratio),
+                "<=1/3 of MLflow's",
+                _met(peak_ratio, 3.0),
+            ],
+            [
+                "CPU time (user + system)",
+                fmt_time(s_cpu),
+                fmt_time(m_cpu),
+                fmt_ratio(ratio(m_cpu, s_cpu)),
+                "",
+                "",
+            ],
+            [
+                "start-up: 1,000-row file, wall",
+                fmt_time(s_start[0]),
+                fmt_time(m_start[0]),
+                fmt_ratio(ratio(m_start[0], s_start[0])),
+                "",
+                "",
+            ],
+            [
+                "start-up: 1,000-row file, peak",
+                f"{s_start[1]:.0f} MB",
+                "n/a" if m_start[1] is None else f"{m_start[1]:.0f} MB",
+                fmt_ratio(ratio(m_start[1], s_start[1])),
+                "",
+                "",
+            ],
         ],
     )
     parquet = _parquet_file()
-    p_time, p_peak, _ = _measure([sys.executable, "-m", "saveur", "predict", "-m", str(saveur_dir),
-                               "-i", str(parquet), "-o", str(WORK / "out.parquet"),
-                               "--batch-size", "100000", "--no-progress"])
+    p_time, p_peak, _ = _measure(
+        [
+            sys.executable,
+            "-m",
+            "saveur",
+            "predict",
+            "-m",
+            str(saveur_dir),
+            "-i",
+            str(parquet),
+            "-o",
+            str(WORK / "out.parquet"),
+            "--batch-size",
+            "100000",
+            "--no-progress",
+        ]
+    )
     print_table(
         f"batch scoring: {PARQUET_ROWS:,}-row Parquet (10 doubles) to Parquet, saveur predict "
         "--batch-size 100000",
         ["case", "saveur", "rows/s", "limit/saveur", "target", "met"],
-        [["peak memory (max RSS)", f"{p_peak:.0f} MB", f"{PARQUET_ROWS / p_time:,.0f}",
-          fmt_ratio(ratio(500.0, p_peak)), "<500 MB", "yes" if p_peak < 500 else "no"]],
+        [
+            [
+                "peak memory (max RSS)",
+                f"{p_peak:.0f} MB",
+                f"{PARQUET_ROWS / p_time:,.0f}",
+                fmt_ratio(ratio(500.0, p_peak)),
+                "<500 MB",
+                "yes" if p_peak < 500 else "no",
+            ]
+        ],
     )
 
 
@@ -208,14 +289,22 @@ def bench_spark() -> None:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     saveur_dir, _ = _models()
     model, _ = _train()
-    spark = (SparkSession.builder.master("local[2]").appName("saveur-bench")
-             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-             .config("spark.driver.host", "127.0.0.1")
-             .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("saveur-bench")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        df = spark.range(SPARK_ROWS, numPartitions=2).select(
-            *[rand(seed=i).alias(c) for i, c in enumerate(COLUMNS)]).cache()
+        df = (
+            spark.range(SPARK_ROWS, numPartitions=2)
+            .select(*[rand(seed=i).alias(c) for i, c in enumerate(COLUMNS)])
+            .cache()
+        )
         df.count()
 
         def hand_written(frame):
@@ -227,8 +316,12 @@ def bench_spark() -> None:
         ours = spark_udf(spark, str(saveur_dir))
 
         def run(udf):
-            return lambda: df.withColumn("p", udf(struct(*COLUMNS))).write.format(
-                "noop").mode("overwrite").save()
+            return lambda: (
+                df.withColumn("p", udf(struct(*COLUMNS)))
+                .write.format("noop")
+                .mode("overwrite")
+                .save()
+            )
 
         raw_t = median_seconds(run(by_hand), repeat=3)
         our_t = median_seconds(run(ours), repeat=3)
@@ -238,8 +331,15 @@ def bench_spark() -> None:
         f"Spark local[2]: {SPARK_ROWS:,} rows x 10 doubles, LogisticRegression, noop sink "
         "(median of 3)",
         ["case", "saveur spark_udf", "hand-written pandas UDF", "target", "saveur/raw"],
-        [["score 1M rows" if SCALE == 1 else "score rows", fmt_time(our_t), fmt_time(raw_t),
-          "<=1.5x", fmt_ratio(ratio(our_t, raw_t))]],
+        [
+            [
+                "score 1M rows" if SCALE == 1 else "score rows",
+                fmt_time(our_t),
+                fmt_time(raw_t),
+                "<=1.5x",
+                fmt_ratio(ratio(our_t, raw_t)),
+            ]
+        ],
     )
 
 
@@ -258,8 +358,11 @@ def main() -> None:
     bench_files()
     python = _spark_python()
     if python is None or shutil.which("java") is None:
-        print_table("Spark local[2]: spark_udf vs a hand-written pandas UDF",
-                    ["case", "saveur/raw"], [["pyspark or Java missing", "n/a"]])
+        print_table(
+            "Spark local[2]: spark_udf vs a hand-written pandas UDF",
+            ["case", "saveur/raw"],
+            [["pyspark or Java missing", "n/a"]],
+        )
         return
     if python == sys.executable:
         bench_spark()

@@ -28,8 +28,9 @@ def model_dir(tmp_path, echo_model, frame):
     """An echo model (x3) with a signature of two double columns and an 'offset' param."""
     path = tmp_path / "model"
     sig = infer_signature(frame)
-    sig = ModelSignature(inputs=sig.inputs, params=ParamSchema([ParamSpec("offset", "double",
-                                                                          0.0)]))
+    sig = ModelSignature(
+        inputs=sig.inputs, params=ParamSchema([ParamSpec("offset", "double", 0.0)])
+    )
     saveur.save_model(echo_model, path, signature=sig)
     return path
 
@@ -41,8 +42,7 @@ def _leftovers(folder, *keep):
 def test_csv_to_csv_keeps_row_order_across_batches_and_the_id_column(model_dir, tmp_path, frame):
     src = tmp_path / "in.csv"
     frame.assign(id=[f"r{i}" for i in range(7)]).to_csv(src, index=False)
-    result = predict_file(model_dir, src, tmp_path / "out.csv", batch_size=3,
-                          keep_columns=["id"])
+    result = predict_file(model_dir, src, tmp_path / "out.csv", batch_size=3, keep_columns=["id"])
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ["id", "x", "y"]
     assert out["id"].tolist() == [f"r{i}" for i in range(7)]
@@ -85,8 +85,7 @@ def test_params_reach_the_model_and_bad_params_are_refused(model_dir, tmp_path, 
     predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", params={"offset": 1.0})
     assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == (frame["x"] * 3 + 1).tolist()
     with pytest.raises(BatchError, match="params.*offset"):
-        predict_file(model_dir, tmp_path / "in.csv", tmp_path / "bad.csv",
-                     params={"offset": "abc"})
+        predict_file(model_dir, tmp_path / "in.csv", tmp_path / "bad.csv", params={"offset": "abc"})
     assert not (tmp_path / "bad.csv").exists()
 
 
@@ -116,12 +115,12 @@ def test_skip_writes_bad_rows_to_the_errors_file_and_scores_the_rest(model_dir, 
     rows = [f"{i},{i}" for i in range(10)]
     rows[2], rows[7], rows[8] = "2,x", "abc,7", "8,nope"
     src.write_text("x,y\n" + "\n".join(rows) + "\n")
-    result = predict_file(model_dir, src, tmp_path / "out.csv", batch_size=4,
-                          on_error="skip")
+    result = predict_file(model_dir, src, tmp_path / "out.csv", batch_size=4, on_error="skip")
     out = pd.read_csv(tmp_path / "out.csv")
     assert out["y"].tolist() == [3.0 * i for i in (0, 1, 3, 4, 5, 6, 9)]
-    errors = [json.loads(line) for line in
-              (tmp_path / "out.csv.errors.jsonl").read_text().splitlines()]
+    errors = [
+        json.loads(line) for line in (tmp_path / "out.csv.errors.jsonl").read_text().splitlines()
+    ]
     assert [e["row"] for e in errors] == [3, 8, 9]
     assert "column 'y'" in errors[0]["error"] and "column 'x'" in errors[1]["error"]
     assert result.rows_skipped == 3 and result.rows_scored == 7
@@ -130,8 +129,9 @@ def test_skip_writes_bad_rows_to_the_errors_file_and_scores_the_rest(model_dir, 
 def test_skip_with_an_explicit_errors_file(model_dir, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"x": 1, "y": 2}\n{"x": "a", "y": 2}\n')
-    predict_file(model_dir, src, tmp_path / "out.jsonl", on_error="skip",
-                 errors_file=tmp_path / "bad.jsonl")
+    predict_file(
+        model_dir, src, tmp_path / "out.jsonl", on_error="skip", errors_file=tmp_path / "bad.jsonl"
+    )
     assert json.loads((tmp_path / "bad.jsonl").read_text())["row"] == 2
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 1
 
@@ -170,8 +170,7 @@ def test_truncated_parquet_is_refused(model_dir, tmp_path, frame):
 def test_csv_given_as_parquet_is_refused(model_dir, tmp_path, frame):
     frame.to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(BatchError, match="not a valid Parquet file"):
-        predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv",
-                     input_format="parquet")
+        predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", input_format="parquet")
 
 
 def test_a_missing_signature_column_is_named(model_dir, tmp_path):
@@ -183,8 +182,7 @@ def test_a_missing_signature_column_is_named(model_dir, tmp_path):
 def test_a_missing_kept_column_is_named(model_dir, tmp_path, frame):
     frame.to_parquet(tmp_path / "in.parquet")
     with pytest.raises(BatchError, match="no column 'id' to keep"):
-        predict_file(model_dir, tmp_path / "in.parquet", tmp_path / "out.csv",
-                     keep_columns=["id"])
+        predict_file(model_dir, tmp_path / "in.parquet", tmp_path / "out.csv", keep_columns=["id"])
 
 
 def test_a_kept_column_that_clashes_with_a_prediction_column(model_dir, tmp_path, frame):
@@ -194,13 +192,18 @@ def test_a_kept_column_that_clashes_with_a_prediction_column(model_dir, tmp_path
     assert not (tmp_path / "out.csv").exists()
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ('{"x": 1, "y": ', "line 2 is not valid JSON"),
-    ("[1, 2]", "line 2 must be a JSON object"),
-    # Joined blindly, this line would smuggle params and a second record into the payload.
-    ('{"x": 1, "y": 2}], "params": {"offset": 100}, "dataframe_records": [{"x": 5, "y": 6}',
-     "line 2 is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"x": 1, "y": ', "line 2 is not valid JSON"),
+        ("[1, 2]", "line 2 must be a JSON object"),
+        # Joined blindly, this line would smuggle params and a second record into the payload.
+        (
+            '{"x": 1, "y": 2}], "params": {"offset": 100}, "dataframe_records": [{"x": 5, "y": 6}',
+            "line 2 is not valid JSON",
+        ),
+    ],
+)
 def test_bad_json_lines_are_refused_by_line(model_dir, tmp_path, line, message):
     src = tmp_path / "in.jsonl"
     src.write_text('{"x": 1, "y": 2}\n' + line + "\n")
@@ -215,13 +218,16 @@ def test_an_empty_csv_is_refused(model_dir, tmp_path):
         predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv")
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"input_format": "xml"}, "unknown input format 'xml'"),
-    ({"output_format": "xls"}, "unknown output format 'xls'"),
-    ({"on_error": "ignore"}, "on_error must be"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"env_manager": "conda"}, "env_manager must be"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input_format": "xml"}, "unknown input format 'xml'"),
+        ({"output_format": "xls"}, "unknown output format 'xls'"),
+        ({"on_error": "ignore"}, "on_error must be"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"env_manager": "conda"}, "env_manager must be"),
+    ],
+)
 def test_bad_options_are_refused(model_dir, tmp_path, frame, kwargs, message):
     frame.to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(BatchError, match=message):
@@ -248,16 +254,16 @@ def test_an_output_that_is_not_a_regular_file_is_refused(model_dir, tmp_path, fr
 def test_the_model_returning_too_few_rows_is_an_error(model_dir, tmp_path, frame, monkeypatch):
     import saveur_echo
 
-    monkeypatch.setattr(saveur_echo.EchoModel, "predict", lambda self, data, params=None:
-                        data.iloc[:1])
+    monkeypatch.setattr(
+        saveur_echo.EchoModel, "predict", lambda self, data, params=None: data.iloc[:1]
+    )
     frame.to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(BatchError, match="returned 1 predictions for the 7 rows 1-7"):
         predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_a_model_failure_names_the_rows_and_leaves_nothing(model_dir, tmp_path, frame,
-                                                           monkeypatch):
+def test_a_model_failure_names_the_rows_and_leaves_nothing(model_dir, tmp_path, frame, monkeypatch):
     import saveur_echo
 
     def predict(self, data, params=None):
@@ -272,8 +278,9 @@ def test_a_model_failure_names_the_rows_and_leaves_nothing(model_dir, tmp_path, 
     assert _leftovers(tmp_path, "in.csv", "model") == []
 
 
-def test_keyboard_interrupt_leaves_no_output_and_no_temp_file(model_dir, tmp_path, frame,
-                                                              monkeypatch):
+def test_keyboard_interrupt_leaves_no_output_and_no_temp_file(
+    model_dir, tmp_path, frame, monkeypatch
+):
     import saveur_echo
 
     calls = []
@@ -288,8 +295,9 @@ def test_keyboard_interrupt_leaves_no_output_and_no_temp_file(model_dir, tmp_pat
     frame.to_csv(tmp_path / "in.csv", index=False)
     (tmp_path / "out.csv").write_text("previous results\n")
     with pytest.raises(KeyboardInterrupt):
-        predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", batch_size=2,
-                     on_error="skip")
+        predict_file(
+            model_dir, tmp_path / "in.csv", tmp_path / "out.csv", batch_size=2, on_error="skip"
+        )
     # the earlier output is untouched: the run never replaced it
     assert (tmp_path / "out.csv").read_text() == "previous results\n"
     assert _leftovers(tmp_path, "in.csv", "model", "out.csv") == []
@@ -311,10 +319,23 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(model_dir, tmp_path, fram
 def test_cli_accepts_mlflow_spellings(model_dir, tmp_path, frame, capsys):
     frame.to_csv(tmp_path / "in.data", index=False)
     out = tmp_path / "out.json"
-    assert main(["predict", "-m", str(model_dir), "-i", str(tmp_path / "in.data"), "-t", "csv",
-                 "-o", str(out)]) == 0
-    assert [r["x"] for r in json.loads(out.read_text())["predictions"]] == \
-        (frame["x"] * 3).tolist()
+    assert (
+        main(
+            [
+                "predict",
+                "-m",
+                str(model_dir),
+                "-i",
+                str(tmp_path / "in.data"),
+                "-t",
+                "csv",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert [r["x"] for r in json.loads(out.read_text())["predictions"]] == (frame["x"] * 3).tolist()
     assert "scored 7 rows" in capsys.readouterr().err
 
 
@@ -328,38 +349,68 @@ def test_cli_stdin_json_to_stdout(model_dir, frame, monkeypatch, capsysbinary):
 
 def test_cli_keep_columns_and_skip(model_dir, tmp_path, capsys):
     (tmp_path / "in.csv").write_text("id,x,y\na,1,2\nb,1,zz\nc,3,4\n")
-    code = main(["predict", "-m", str(model_dir), "-i", str(tmp_path / "in.csv"),
-                 "-o", str(tmp_path / "out.csv"), "--keep-columns", "id", "--on-error", "skip"])
+    code = main(
+        [
+            "predict",
+            "-m",
+            str(model_dir),
+            "-i",
+            str(tmp_path / "in.csv"),
+            "-o",
+            str(tmp_path / "out.csv"),
+            "--keep-columns",
+            "id",
+            "--on-error",
+            "skip",
+        ]
+    )
     assert code == 0
     assert pd.read_csv(tmp_path / "out.csv")["id"].tolist() == ["a", "c"]
     assert "1 rows skipped" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--params", "{bad"], "--params is not valid JSON"),
-    (["--params", "[1]"], "--params must be a JSON object"),
-    (["--env-manager", "conda"], "--env-manager 'conda' is not supported"),
-    (["-t", "json", "--input-format", "csv"], "disagree"),
-])
-def test_cli_refuses_bad_options_with_a_message(model_dir, tmp_path, frame, capsys, argv,
-                                               message):
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--params", "{bad"], "--params is not valid JSON"),
+        (["--params", "[1]"], "--params must be a JSON object"),
+        (["--env-manager", "conda"], "--env-manager 'conda' is not supported"),
+        (["-t", "json", "--input-format", "csv"], "disagree"),
+    ],
+)
+def test_cli_refuses_bad_options_with_a_message(model_dir, tmp_path, frame, capsys, argv, message):
     frame.to_csv(tmp_path / "in.csv", index=False)
-    code = main(["predict", "-m", str(model_dir), "-i", str(tmp_path / "in.csv"),
-                 "-o", str(tmp_path / "out.csv"), *argv])
+    code = main(
+        [
+            "predict",
+            "-m",
+            str(model_dir),
+            "-i",
+            str(tmp_path / "in.csv"),
+            "-o",
+            str(tmp_path / "out.csv"),
+            *argv,
+        ]
+    )
     assert code == 1
     assert message in capsys.readouterr().err
 
 
-def test_uv_env_manager_runs_the_command_with_the_models_python(model_dir, tmp_path, frame,
-                                                               monkeypatch):
+def test_uv_env_manager_runs_the_command_with_the_models_python(
+    model_dir, tmp_path, frame, monkeypatch
+):
     import subprocess
 
     import saveur.envmanager
 
     seen = {}
-    monkeypatch.setattr(saveur.envmanager, "build_env",
-                        lambda path, extras=(): seen.setdefault("env", (path, extras)) and
-                        tmp_path / "venv" / "bin" / "python")
+    monkeypatch.setattr(
+        saveur.envmanager,
+        "build_env",
+        lambda path, extras=(): (
+            seen.setdefault("env", (path, extras)) and tmp_path / "venv" / "bin" / "python"
+        ),
+    )
 
     def run(command, check):
         seen["command"] = command
@@ -367,16 +418,24 @@ def test_uv_env_manager_runs_the_command_with_the_models_python(model_dir, tmp_p
 
     monkeypatch.setattr(subprocess, "run", run)
     frame.to_csv(tmp_path / "in.csv", index=False)
-    predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", env_manager="uv",
-                 keep_columns=["x"], params={"offset": 2}, progress=False)
+    predict_file(
+        model_dir,
+        tmp_path / "in.csv",
+        tmp_path / "out.csv",
+        env_manager="uv",
+        keep_columns=["x"],
+        params={"offset": 2},
+        progress=False,
+    )
     command = seen["command"]
     assert command[0] == str(tmp_path / "venv" / "bin" / "python")
     assert command[1:4] == ["-m", "saveur", "predict"]
     assert command[command.index("--env-manager") + 1] == "local"
     assert json.loads(command[command.index("--params") + 1]) == {"offset": 2}
     assert seen["env"][1] == ("batch",)
-    monkeypatch.setattr(subprocess, "run",
-                        lambda command, check: subprocess.CompletedProcess(command, 3))
+    monkeypatch.setattr(
+        subprocess, "run", lambda command, check: subprocess.CompletedProcess(command, 3)
+    )
     with pytest.raises(BatchError, match="uv environment .* failed with exit status 3"):
         predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", env_manager="uv")
 
@@ -386,8 +445,9 @@ def test_quotes_after_the_first_block_switch_to_record_reading(model_dir, tmp_pa
     rows[90_000] = '"ninety, thousand",2.0,1.0'
     rows[90_001] = '"multi\nline",3.0,1.0'
     (tmp_path / "in.csv").write_text("id,x,y\n" + "\n".join(rows))  # no final newline
-    result = predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv",
-                          keep_columns=["id"], batch_size=7_000)
+    result = predict_file(
+        model_dir, tmp_path / "in.csv", tmp_path / "out.csv", keep_columns=["id"], batch_size=7_000
+    )
     out = pd.read_csv(tmp_path / "out.csv", dtype={"id": str})
     assert result.rows_scored == 100_000
     assert out["id"].iloc[90_000] == "ninety, thousand"
@@ -406,14 +466,21 @@ def test_a_ragged_row_deep_in_a_big_file_is_named(model_dir, tmp_path):
 
 def test_a_json_payloads_params_are_used_unless_params_are_given(model_dir, tmp_path, frame):
     src = tmp_path / "in.json"
-    src.write_text(json.dumps({"dataframe_split": frame.head(2).to_dict(orient="split"),
-                               "params": {"offset": 10.0}}))
+    src.write_text(
+        json.dumps(
+            {"dataframe_split": frame.head(2).to_dict(orient="split"), "params": {"offset": 10.0}}
+        )
+    )
     predict_file(model_dir, src, tmp_path / "a.json")
-    assert [r["x"] for r in json.loads((tmp_path / "a.json").read_text())["predictions"]] == \
-        [10.0, 13.0]
+    assert [r["x"] for r in json.loads((tmp_path / "a.json").read_text())["predictions"]] == [
+        10.0,
+        13.0,
+    ]
     predict_file(model_dir, src, tmp_path / "b.json", params={"offset": 0.0})
-    assert [r["x"] for r in json.loads((tmp_path / "b.json").read_text())["predictions"]] == \
-        [0.0, 3.0]
+    assert [r["x"] for r in json.loads((tmp_path / "b.json").read_text())["predictions"]] == [
+        0.0,
+        3.0,
+    ]
 
 
 def test_skip_without_bad_rows_leaves_an_empty_errors_file(model_dir, tmp_path, frame):
@@ -460,15 +527,22 @@ def test_plain_number_chunks_read_by_pyarrow_equal_the_servers_parser(model_dir,
     assert got.to_numpy().view(np.int64).tolist() == expected.to_numpy().view(np.int64).tolist()
 
 
-@pytest.mark.parametrize("chunk", [
-    b"1,2\n3\n",  # ragged: the line checks name the row
-    b"1,2,3\n",  # an extra field (pandas would take it as an index)
-    b"1,abc\n",  # letters: the server's parser names the value
-    b"1,nan\n", b"1,inf\n", b"1,NA\n",  # words both read, kept on the server's path
-    b"1, 2\n",  # spaces
-    b"1,2\r\n",  # carriage returns
-    b"1,5e\n", b"1,--1\n", b"1,1.2.3\n",  # malformed numbers
-])
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"1,2\n3\n",  # ragged: the line checks name the row
+        b"1,2,3\n",  # an extra field (pandas would take it as an index)
+        b"1,abc\n",  # letters: the server's parser names the value
+        b"1,nan\n",
+        b"1,inf\n",
+        b"1,NA\n",  # words both read, kept on the server's path
+        b"1, 2\n",  # spaces
+        b"1,2\r\n",  # carriage returns
+        b"1,5e\n",
+        b"1,--1\n",
+        b"1,1.2.3\n",  # malformed numbers
+    ],
+)
 def test_other_chunks_are_left_to_the_servers_parser(model_dir, chunk):
     pytest.importorskip("pyarrow")
     from saveur.batch import _FastDoubles
@@ -477,13 +551,15 @@ def test_other_chunks_are_left_to_the_servers_parser(model_dir, chunk):
     assert _FastDoubles.for_columns(["x", "y"], b"x,y\n", sig).read(chunk) is None
 
 
-@pytest.mark.parametrize("columns,header", [
-    (["x", "id"], b"x,id\n"),  # a column the signature does not name
-    (["x", "x"], b"x,x\n"),  # duplicates, which pandas renames
-    (["x", "y"], b'"x",y\n'),  # a quoted header
-])
-def test_pyarrow_reads_only_files_of_double_columns_of_the_signature(model_dir, columns,
-                                                                    header):
+@pytest.mark.parametrize(
+    "columns,header",
+    [
+        (["x", "id"], b"x,id\n"),  # a column the signature does not name
+        (["x", "x"], b"x,x\n"),  # duplicates, which pandas renames
+        (["x", "y"], b'"x",y\n'),  # a quoted header
+    ],
+)
+def test_pyarrow_reads_only_files_of_double_columns_of_the_signature(model_dir, columns, header):
     from saveur.batch import _FastDoubles
 
     sig = saveur.pyfunc.load_model(model_dir).signature
@@ -509,8 +585,7 @@ def test_plain_and_slow_csv_paths_score_alike_across_batches(model_dir, tmp_path
     assert a["x"].iloc[5] == 6.5 * 3
 
 
-def test_a_ragged_row_in_a_plain_number_file_is_named_past_the_first_batch(model_dir,
-                                                                         tmp_path):
+def test_a_ragged_row_in_a_plain_number_file_is_named_past_the_first_batch(model_dir, tmp_path):
     src = tmp_path / "in.csv"
     rows = [f"{i},{i}" for i in range(25)]
     rows[17] = "17"
@@ -520,12 +595,15 @@ def test_a_ragged_row_in_a_plain_number_file_is_named_past_the_first_batch(model
 
 
 @pytest.mark.parametrize("lines", [True, False])
-@pytest.mark.parametrize("data", [
-    {"a": [1, 2, 3]},
-    {"a": [1.5, 2.0, -3e-9]},
-    {"a": [True, False, True]},
-    {"a": [1, 2, 3], "b": [0.5, 1.5, 2.5]},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": [1, 2, 3]},
+        {"a": [1.5, 2.0, -3e-9]},
+        {"a": [True, False, True]},
+        {"a": [1, 2, 3], "b": [0.5, 1.5, 2.5]},
+    ],
+)
 def test_numeric_json_records_match_json_dumps(lines, data):
     pytest.importorskip("orjson")
     from saveur.batch import _numeric_records
@@ -540,8 +618,7 @@ def test_numeric_json_records_match_json_dumps(lines, data):
         assert json.loads(b"[" + body + b"]") == records
 
 
-def test_a_plain_number_csv_is_read_by_pyarrow_batch_by_batch(model_dir, tmp_path,
-                                                              monkeypatch):
+def test_a_plain_number_csv_is_read_by_pyarrow_batch_by_batch(model_dir, tmp_path, monkeypatch):
     pytest.importorskip("pyarrow")
     from saveur import batch
 

@@ -25,8 +25,12 @@ __all__ = ["INPUT_FORMATS", "OUTPUT_FORMATS", "BatchResult", "predict_file"]
 INPUT_FORMATS = ("csv", "parquet", "jsonl", "json")
 OUTPUT_FORMATS = ("csv", "parquet", "jsonl", "json")
 _EXTENSIONS = {
-    ".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
-    ".ndjson": "jsonl", ".json": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
 }
 #: the batch size when none is given: large enough that per-batch costs vanish, small
 #: enough that a batch of wide rows stays in tens of megabytes
@@ -88,8 +92,18 @@ def predict_file(
     keep = list(keep_columns)
     if env_manager == "uv":
         return _predict_in_uv_env(
-            model_uri, input, output, in_format, out_format, batch_size, params, on_error,
-            errors_file, keep, trust_code, progress,
+            model_uri,
+            input,
+            output,
+            in_format,
+            out_format,
+            batch_size,
+            params,
+            on_error,
+            errors_file,
+            keep,
+            trust_code,
+            progress,
         )
     if env_manager != "local":
         raise BatchError(f"env_manager must be 'local' or 'uv', got {env_manager!r}")
@@ -104,10 +118,14 @@ def predict_file(
     errors_path = None
     if on_error == "skip":
         errors_path = _errors_path(errors_file, output)
-    result = BatchResult(output=_name(output), errors_file=None if errors_path is None
-                         else str(errors_path))
-    with _Sink(output, out_format) as sink, _ErrorLog(errors_path) as errors, \
-            _open_input(input) as stream:
+    result = BatchResult(
+        output=_name(output), errors_file=None if errors_path is None else str(errors_path)
+    )
+    with (
+        _Sink(output, out_format) as sink,
+        _ErrorLog(errors_path) as errors,
+        _open_input(input) as stream,
+    ):
         source = _SOURCES[in_format](stream, batch_size, _name(input), signature)
         source.check_columns(signature, keep)
         file_params = getattr(source, "file_params", None)
@@ -117,8 +135,18 @@ def predict_file(
         bar = _progress_bar(progress, source.total_rows)
         try:
             for batch in _read_ahead(source.batches()):
-                _score_batch(model, batch, params, signature, keep, on_error, sink, errors,
-                             result, _name(input))
+                _score_batch(
+                    model,
+                    batch,
+                    params,
+                    signature,
+                    keep,
+                    on_error,
+                    sink,
+                    errors,
+                    result,
+                    _name(input),
+                )
                 if bar is not None:
                     bar.update(batch.n)
         finally:
@@ -158,8 +186,9 @@ def _name(target: Any) -> str:
     return getattr(target, "name", None) or type(target).__name__
 
 
-def _format(given: str | None, target: Any, allowed: tuple[str, ...], what: str,
-            default: str | None = None) -> str:
+def _format(
+    given: str | None, target: Any, allowed: tuple[str, ...], what: str, default: str | None = None
+) -> str:
     if given is not None:
         fmt = given.lower()
         if fmt not in allowed:
@@ -319,8 +348,7 @@ class _CsvSource(_Source):
                 n = len(frame)
             elif lines is None:
                 # No quotes: one line is one record, checked with bytes and numpy operations.
-                if chunk.startswith((b"\n", b"\r\n")) or b"\n\n" in chunk or \
-                        b"\n\r\n" in chunk:
+                if chunk.startswith((b"\n", b"\r\n")) or b"\n\n" in chunk or b"\n\r\n" in chunk:
                     records = [r for r in _split_lines(chunk) if r.strip()]
                     chunk = b"".join(records)
                 self._check_ragged_plain(chunk, start)
@@ -336,8 +364,14 @@ class _CsvSource(_Source):
                 continue
             holder = {"records": records, "frame": frame, "fast": frame is not None}
 
-            def parse(lo: int, hi: int, chunk: bytes = chunk, n: int = n,
-                      holder: dict = holder, header: bytes = self.header) -> Any:
+            def parse(
+                lo: int,
+                hi: int,
+                chunk: bytes = chunk,
+                n: int = n,
+                holder: dict = holder,
+                header: bytes = self.header,
+            ) -> Any:
                 from saveur.protocol import CONTENT_TYPE_CSV, parse_request
 
                 if (lo, hi) == (0, n):
@@ -347,8 +381,11 @@ class _CsvSource(_Source):
                 else:  # only when a failing batch is bisected
                     if holder["records"] is None:
                         # A chunk pyarrow read may hold blank lines, which it skipped.
-                        holder["records"] = [r for r in _split_lines(chunk) if r != b"\n"] \
-                            if holder["fast"] else _split_lines(chunk)
+                        holder["records"] = (
+                            [r for r in _split_lines(chunk) if r != b"\n"]
+                            if holder["fast"]
+                            else _split_lines(chunk)
+                        )
                     body = b"".join(holder["records"][lo:hi])
                 return parse_request(header + body, CONTENT_TYPE_CSV, self.signature).data
 
@@ -423,9 +460,7 @@ class _CsvSource(_Source):
             while pending.count(b'"') % 2:
                 more = next(self._lines, b"")
                 if not more:
-                    raise BatchError(
-                        f"{self.name} ends inside a quoted field (a truncated file?)"
-                    )
+                    raise BatchError(f"{self.name} ends inside a quoted field (a truncated file?)")
                 pending += more
             records.append(pending if pending.endswith(b"\n") else pending + b"\n")
         return records
@@ -451,8 +486,7 @@ class _CsvSource(_Source):
             try:
                 fields = next(csv.reader([record.decode("utf-8", "replace")]))
             except csv.Error as exc:
-                raise BatchError(f"{self.name} row {start + i + 1}: malformed CSV: {exc}") \
-                    from None
+                raise BatchError(f"{self.name} row {start + i + 1}: malformed CSV: {exc}") from None
             if len(fields) != self.width:
                 self._ragged(start + i, len(fields))
 
@@ -488,13 +522,16 @@ class _FastDoubles:
         self._read = pc.ReadOptions(column_names=columns, block_size=1 << 20)
         self._parse = pc.ParseOptions(quote_char=False, double_quote=False)
         self._convert = pc.ConvertOptions(
-            column_types={name: pa.float64() for name in columns}, null_values=[""],
-            strings_can_be_null=False, quoted_strings_can_be_null=False,
+            column_types={name: pa.float64() for name in columns},
+            null_values=[""],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
         )
 
     @classmethod
-    def for_columns(cls, columns: list[str] | None, header: bytes,
-                    signature: Any) -> _FastDoubles | None:
+    def for_columns(
+        cls, columns: list[str] | None, header: bytes, signature: Any
+    ) -> _FastDoubles | None:
         """The reader when every column of the header is a double of the signature."""
         from saveur.protocol._spec import _column_specs
         from saveur.types import DataType
@@ -507,8 +544,7 @@ class _FastDoubles:
         specs = _column_specs(inputs)
         for name in columns:
             spec = specs.get(name)
-            if spec is None or not isinstance(spec.type, DataType) or \
-                    spec.type.name != "double":
+            if spec is None or not isinstance(spec.type, DataType) or spec.type.name != "double":
                 return None
         try:
             return cls(columns)
@@ -520,9 +556,12 @@ class _FastDoubles:
         if chunk.translate(None, self._PLAIN):
             return None  # letters, spaces, carriage returns...: the server's parser
         try:
-            table = self._pc.read_csv(self._buffer(chunk), read_options=self._read,
-                                      parse_options=self._parse,
-                                      convert_options=self._convert)
+            table = self._pc.read_csv(
+                self._buffer(chunk),
+                read_options=self._read,
+                parse_options=self._parse,
+                convert_options=self._convert,
+            )
         except self._invalid:
             return None
         return table.to_pandas()
@@ -595,8 +634,9 @@ class _ParquetSource(_Source):
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for bad files
             raise BatchError(f"{name} is not a valid Parquet file: {_one_line(exc)}") from None
         if meta.num_columns > MAX_COLUMNS:
-            raise BatchError(f"{name} has {meta.num_columns} columns; at most {MAX_COLUMNS} "
-                             "are accepted")
+            raise BatchError(
+                f"{name} has {meta.num_columns} columns; at most {MAX_COLUMNS} are accepted"
+            )
         self.total_rows = meta.num_rows
         self.columns = list(self.file.schema_arrow.names)
 
@@ -653,7 +693,7 @@ class _JsonPayloadSource(_Source):
             yield _Batch(0, _rows(data), lambda lo, hi: data)
             return
         for start in range(0, len(data), self.batch_size):
-            chunk = data.iloc[start:start + self.batch_size]
+            chunk = data.iloc[start : start + self.batch_size]
 
             def parse(lo: int, hi: int, chunk: Any = chunk) -> Any:
                 return chunk.iloc[lo:hi]
@@ -662,7 +702,9 @@ class _JsonPayloadSource(_Source):
 
 
 _SOURCES: dict[str, type[_Source]] = {
-    "csv": _CsvSource, "jsonl": _JsonLinesSource, "parquet": _ParquetSource,
+    "csv": _CsvSource,
+    "jsonl": _JsonLinesSource,
+    "parquet": _ParquetSource,
     "json": _JsonPayloadSource,
 }
 
@@ -680,14 +722,33 @@ def _rows(data: Any) -> int:
 
 
 # ---- scoring one batch ---------------------------------------------------------------------
-def _score_batch(model: Any, batch: _Batch, params: Any, signature: Any, keep: list[str],
-                 on_error: str, sink: _Sink, errors: _ErrorLog, result: BatchResult,
-                 name: str) -> None:
+def _score_batch(
+    model: Any,
+    batch: _Batch,
+    params: Any,
+    signature: Any,
+    keep: list[str],
+    on_error: str,
+    sink: _Sink,
+    errors: _ErrorLog,
+    result: BatchResult,
+    name: str,
+) -> None:
     result.rows_read += batch.n
     good: list[tuple[Any, Any]] = []
     bad: list[tuple[int, str]] = []
-    _check_range(model, batch, 0, batch.n, params, good, bad, stop_at_first=on_error == "fail",
-                 keep=keep, inputs=_input_names(signature))
+    _check_range(
+        model,
+        batch,
+        0,
+        batch.n,
+        params,
+        good,
+        bad,
+        stop_at_first=on_error == "fail",
+        keep=keep,
+        inputs=_input_names(signature),
+    )
     if bad and on_error == "fail":
         row, message = bad[0]
         raise BatchError(f"{name} row {batch.start + row + 1}: {message}")
@@ -704,9 +765,19 @@ def _score_batch(model: Any, batch: _Batch, params: Any, signature: Any, keep: l
         result.rows_scored += len(frame)
 
 
-def _check_range(model: Any, batch: _Batch, lo: int, hi: int, params: Any, good: list,
-                 bad: list, *, stop_at_first: bool, keep: Sequence[str] = (),
-                 inputs: frozenset = frozenset()) -> None:
+def _check_range(
+    model: Any,
+    batch: _Batch,
+    lo: int,
+    hi: int,
+    params: Any,
+    good: list,
+    bad: list,
+    *,
+    stop_at_first: bool,
+    keep: Sequence[str] = (),
+    inputs: frozenset = frozenset(),
+) -> None:
     """Parse and enforce rows lo:hi; on failure, halve the range to find the bad rows.
 
     A clean batch costs one parse and one enforcement; only a failing one is bisected, so
@@ -723,12 +794,32 @@ def _check_range(model: Any, batch: _Batch, lo: int, hi: int, params: Any, good:
             bad.append((lo, str(exc).replace(" in row 0", "")))
             return
         mid = (lo + hi) // 2
-        _check_range(model, batch, lo, mid, params, good, bad, stop_at_first=stop_at_first,
-                     keep=keep, inputs=inputs)
+        _check_range(
+            model,
+            batch,
+            lo,
+            mid,
+            params,
+            good,
+            bad,
+            stop_at_first=stop_at_first,
+            keep=keep,
+            inputs=inputs,
+        )
         if bad and stop_at_first:
             return
-        _check_range(model, batch, mid, hi, params, good, bad, stop_at_first=stop_at_first,
-                     keep=keep, inputs=inputs)
+        _check_range(
+            model,
+            batch,
+            mid,
+            hi,
+            params,
+            good,
+            bad,
+            stop_at_first=stop_at_first,
+            keep=keep,
+            inputs=inputs,
+        )
         return
     good.append((raw, data))
 
@@ -759,8 +850,9 @@ def _to_frame(predictions: Any, n: int, name: str, batch: _Batch) -> Any:
         frame = predictions.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
     elif isinstance(predictions, pd.Series):
-        frame = pd.DataFrame({str(predictions.name or "prediction"):
-                              predictions.reset_index(drop=True)})
+        frame = pd.DataFrame(
+            {str(predictions.name or "prediction"): predictions.reset_index(drop=True)}
+        )
     elif isinstance(predictions, dict):
         frame = pd.DataFrame({str(k): _column(v) for k, v in predictions.items()})
     else:
@@ -809,8 +901,9 @@ class _Atomic:
             raise BatchError(f"output {path} is a directory: give a file name")
         if path.exists() and not path.is_file():
             # A rename would replace a device or a pipe's directory entry, not write to it.
-            raise BatchError(f"output {path} exists and is not a regular file: use -o - to "
-                             "write to stdout")
+            raise BatchError(
+                f"output {path} exists and is not a regular file: use -o - to write to stdout"
+            )
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
             raise BatchError(f"the folder of the output {path} does not exist")
@@ -974,14 +1067,16 @@ def _numeric_records(frame: Any, *, lines: bool) -> bytes | None:
         columns.append((orjson.dumps(str(name)) + b":", encoded[1:-1]))
     if len(columns) == 1:
         # Numbers hold no comma: the array's separators become the seams between records.
-        (key, values), = columns
+        ((key, values),) = columns
         prefix = b"{" + key
         if lines:
             return prefix + values.replace(b",", b"}\n" + prefix) + b"}\n"
         return prefix + values.replace(b",", b"}," + prefix) + b"}"
     keys = [key for key, _ in columns]
-    rows = [b"{" + b",".join(k + v for k, v in zip(keys, row, strict=True)) + b"}"
-            for row in zip(*(values.split(b",") for _, values in columns), strict=True)]
+    rows = [
+        b"{" + b",".join(k + v for k, v in zip(keys, row, strict=True)) + b"}"
+        for row in zip(*(values.split(b",") for _, values in columns), strict=True)
+    ]
     return b"\n".join(rows) + b"\n" if lines else b",".join(rows)
 
 
@@ -1031,8 +1126,14 @@ def _progress_bar(progress: bool | None, total: int | None) -> Any:
         from tqdm import tqdm
     except ImportError:
         return None  # the progress bar is an extra: pip install 'saveur[batch]'
-    return tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr,
-                desc="scoring", dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        unit=" rows",
+        unit_scale=True,
+        file=sys.stderr,
+        desc="scoring",
+        dynamic_ncols=True,
+    )
 
 
 def _pyarrow_parquet() -> Any:
@@ -1071,10 +1172,20 @@ def _one_line(exc: BaseException) -> str:
 
 
 # ---- the uv environment ---------------------------------------------------------------------
-def _predict_in_uv_env(model_uri: Any, input: Any, output: Any, in_format: str,
-                       out_format: str, batch_size: int, params: Any, on_error: str,
-                       errors_file: Any, keep: list[str], trust_code: bool | None,
-                       progress: bool | None) -> BatchResult:
+def _predict_in_uv_env(
+    model_uri: Any,
+    input: Any,
+    output: Any,
+    in_format: str,
+    out_format: str,
+    batch_size: int,
+    params: Any,
+    on_error: str,
+    errors_file: Any,
+    keep: list[str],
+    trust_code: bool | None,
+    progress: bool | None,
+) -> BatchResult:
     """Run ``saveur predict`` with the Python of the model's own uv environment."""
     import json
     import subprocess
@@ -1084,16 +1195,33 @@ def _predict_in_uv_env(model_uri: Any, input: Any, output: Any, in_format: str,
 
     for what, target in (("input", input), ("output", output)):
         if not isinstance(target, (str, os.PathLike)):
-            raise BatchError(f"env_manager='uv' needs the {what} as a path or '-', not a file "
-                             "object")
+            raise BatchError(
+                f"env_manager='uv' needs the {what} as a path or '-', not a file object"
+            )
     started = time.perf_counter()
     model_dir = open_model(model_uri).path
     python = build_env(model_dir, extras=("batch",))
     command = [
-        str(python), "-m", "saveur", "predict", "-m", str(model_dir),
-        "-i", os.fspath(input), "-o", os.fspath(output), "--input-format", in_format,
-        "--output-format", out_format, "--batch-size", str(batch_size),
-        "--on-error", on_error, "--env-manager", "local",
+        str(python),
+        "-m",
+        "saveur",
+        "predict",
+        "-m",
+        str(model_dir),
+        "-i",
+        os.fspath(input),
+        "-o",
+        os.fspath(output),
+        "--input-format",
+        in_format,
+        "--output-format",
+        out_format,
+        "--batch-size",
+        str(batch_size),
+        "--on-error",
+        on_error,
+        "--env-manager",
+        "local",
     ]
     if params is not None:
         command += ["--params", json.dumps(params)]
@@ -1111,5 +1239,8 @@ def _predict_in_uv_env(model_uri: Any, input: Any, output: Any, in_format: str,
             f"scoring in the model's uv environment ({python}) failed with exit status "
             f"{completed.returncode}; its error is above"
         )
-    return BatchResult(output=_name(output), seconds=time.perf_counter() - started,
-                       errors_file=None if errors_file is None else os.fspath(errors_file))
+    return BatchResult(
+        output=_name(output),
+        seconds=time.perf_counter() - started,
+        errors_file=None if errors_file is None else os.fspath(errors_file),
+    )

@@ -2,9 +2,10 @@
 
 The input (CSV, Parquet, JSON lines, or an MLflow JSON payload) is read in batches of
 ``batch_size`` rows; each batch goes through the scoring server's parser
-(:func:`saveur.protocol.parse_request`) and the model's signature enforcement, is predicted,
-and its output is written before the next batch is read, so memory is bounded by the batch
-size, not by the file. The output is written to a temporary file next to it and renamed
+(:func:`saveur.protocol.parse_request`; for a CSV batch of plain numbers in double columns,
+pyarrow, which reads it to the same frame) and the model's signature enforcement, is
+predicted, and its output is written while the next batch is read, so memory is bounded by
+the batch size, not by the file. The output is written to a temporary file next to it and renamed
 into place at the end: a failed or interrupted run leaves nothing behind.
 """
 

@@ -504,7 +504,7 @@ _PLAIN_CHUNKS = [
     b"1,2\n3.5,-4e-3\n",
     b"\n1,2\n\n\n3,4\n",  # blank lines, which both parsers skip
     b",2\n1,\n,\n",  # empty cells are NaN
-    b"+1,.5\n5.,1E5\n-0,00012\n1e400,-1e400\n1e-400,4.9e-324\n",
+    b"+1,.5\n5.,1E5\n-0,00012\n1e-400,4.9e-324\n1e308,-1e-320\n",
     b"0.1000000000000000055511151231257827,123456789012345678901234567890\n",
     b"9007199254740993,1.7976931348623157e308\n2.2250738585072011e-308,1e+5\n",
 ]
@@ -539,6 +539,8 @@ def test_plain_number_chunks_read_by_pyarrow_equal_the_servers_parser(model_dir,
         b"1, 2\n",  # spaces
         b"1,2\r\n",  # carriage returns
         b"1,5e\n",
+        b"1,1e400\n",  # past a double's range: pandas 2 refuses it, pandas 3 reads inf
+        b"-1.8e308,1\n",
         b"1,--1\n",
         b"1,1.2.3\n",  # malformed numbers
     ],

@@ -507,18 +507,22 @@ class _FastDoubles:
     chunks whose bytes are digits, ``.``, ``e``, ``E``, ``+``, ``-``, commas and ``\\n`` are
     read here: cells are then decimal numbers or empty, which both parsers read to the same
     double (correctly rounded; empty is NaN) and blank lines, which both skip. pyarrow refuses
-    a row of another width or a malformed number; such a chunk, and any other, goes through
-    the server's parser and the line checks, which name the row as before.
+    a row of another width or a malformed number, and a number too large for a double (which
+    pandas 2 refuses and pandas 3 reads as infinity) is looked for; such a chunk, and any
+    other, goes through the server's parser and the line checks, which name the row as
+    before.
     """
 
     _PLAIN = b"0123456789.eE+-,\n"
 
     def __init__(self, columns: list[str]) -> None:
+        import numpy as np
         import pyarrow as pa
         import pyarrow.csv as pc
 
         self._pc = pc
         self._buffer = pa.BufferReader
+        self._isinf = np.isinf
         self._invalid = pa.ArrowInvalid
         self._read = pc.ReadOptions(column_names=columns, block_size=1 << 20)
         self._parse = pc.ParseOptions(quote_char=False, double_quote=False)
@@ -565,7 +569,10 @@ class _FastDoubles:
             )
         except self._invalid:
             return None
-        return table.to_pandas()
+        frame = table.to_pandas()
+        if self._isinf(frame.to_numpy()).any():
+            return None  # a number past a double's range: pandas 2 refuses it, 3 reads inf
+        return frame
 
 
 class _JsonLinesSource(_Source):

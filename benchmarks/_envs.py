@@ -79,7 +79,7 @@ def _editables() -> list[str]:
 def _fingerprint(python_version: str) -> str:
     """Hash of everything that decides the env's content."""
     h = hashlib.sha256()
-    h.update(json.dumps([python_version, PACKAGES, _editables(), "bytecode"]).encode())
+    h.update(json.dumps([python_version, PACKAGES, _editables(), "bytecode", "pins"]).encode())
     for spec in _editables():
         pyproject = Path(spec.split("[", 1)[0]) / "pyproject.toml"
         if pyproject.is_file():
@@ -166,7 +166,13 @@ def ensure_env(*, python: str | None = None, rebuild: bool = False, quiet: bool 
         uv = _uv()
         if not exe.exists():
             _run([uv, "venv", "--quiet", "--python", base_python, str(VENV_DIR)])
-        base = [uv, "pip", "install", "--python", str(exe)] + (["--quiet"] if quiet else [])
+        # The pins of PACKAGES hold for every install step: a plugin's dependencies must not
+        # move them (fastai's torchvision would otherwise pull a newer, CUDA, torch).
+        pins = BENCH_DIR / "pins.txt"
+        pins.write_text("".join(p + "\n" for p in PACKAGES if "==" in p))
+        base = [uv, "pip", "install", "--python", str(exe), "-c", str(pins)] + (
+            ["--quiet"] if quiet else []
+        )
         core, *plugins = _editables()
         _run([*base, *PACKAGES, "-e", core])
         # A plugin that does not build (being written, say) must not take the saveur-vs-MLflow

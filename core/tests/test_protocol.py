@@ -314,6 +314,17 @@ def test_boolean_column():
     )
 
 
+def test_boolean_column_with_ragged_nested_values_names_the_value():
+    """numpy refuses ragged lists with a ValueError of its own: found by the fuzz test."""
+    signature = ModelSignature(Schema([ColSpec("boolean", "b")]))
+    assert protocol_error({"inputs": {"b": [[True], [True, False]]}}, signature) == (
+        "column 'b' expects boolean, got [True] in row 0"
+    )
+    assert protocol_error({"inputs": {"b": [True, [1, [2]]]}}, signature) == (
+        "column 'b' expects boolean, got [1, [2]] in row 1"
+    )
+
+
 def test_binary_column_is_base64_decoded():
     signature = ModelSignature(Schema([ColSpec("binary", "b")]))
     df = parse({"inputs": {"b": ["aGVsbG8=", "d29y\nbGQ=\n"]}}, signature).data

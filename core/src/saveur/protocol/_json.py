@@ -140,8 +140,11 @@ def json_column(values: list, spec: Any, field: str) -> Any:
     if name in ("long", "integer"):
         return _json_ints(values, spec, field, np.dtype("int64" if name == "long" else "int32"))
     if name == "boolean":
-        arr = np.array(values) if values else np.array([], dtype=bool)
-        if arr.dtype == np.dtype(bool) and arr.ndim == 1:
+        try:  # ragged nested lists make numpy refuse: the loop below names the bad value
+            arr = np.array(values) if values else np.array([], dtype=bool)
+        except (ValueError, TypeError, OverflowError):
+            arr = None
+        if arr is not None and arr.dtype == np.dtype(bool) and arr.ndim == 1:
             return arr
         has_null = False
         for i, v in enumerate(values):
@@ -151,7 +154,7 @@ def json_column(values: list, spec: Any, field: str) -> Any:
                 raise bad_value(spec, field, i, v)
         import pandas as pd
 
-        return pd.array(values, dtype="boolean") if has_null else arr.astype(bool)
+        return pd.array(values, dtype="boolean") if has_null else np.array(values, dtype=bool)
     if name == "binary":
         out: list[bytes | None] = []
         for i, v in enumerate(values):

@@ -64,7 +64,7 @@ def test_bad_uris_are_refused(uri, message):
 
 def test_tampered_file_is_refused(saved):
     (saved / "echo.json").write_text('{"factor": 100}')
-    with pytest.raises(IntegrityError, match="'echo.json' does not match its recorded SHA-256"):
+    with pytest.raises(IntegrityError, match="'echo.json' does not match its recorded BLAKE3 digest"):
         saveur.pyfunc.load_model(saved)
 
 

@@ -73,7 +73,7 @@ def test_digest_mismatch_and_missing_file_name_the_file(tmp_path):
     assert set(digests) == {"a.bin", "sub/b.txt"}
     verify_digests(tmp_path, digests)
     (tmp_path / "sub" / "b.txt").write_text("changed")
-    with pytest.raises(IntegrityError, match="'sub/b.txt' does not match its recorded SHA-256"):
+    with pytest.raises(IntegrityError, match="'sub/b.txt' does not match its recorded BLAKE3 digest"):
         verify_digests(tmp_path, digests)
     (tmp_path / "sub" / "b.txt").unlink()
     with pytest.raises(IntegrityError, match="'sub/b.txt' is recorded in MLmodel but missing"):
@@ -85,3 +85,59 @@ def test_symlink_inside_a_model_is_refused(tmp_path):
     os.symlink(tmp_path / "real", tmp_path / "link")
     with pytest.raises(UnsafePathError, match="'link' is a symbolic link"):
         compute_digests(tmp_path)
+
+
+def test_new_digests_are_blake3_and_old_sha256_ones_still_verify(tmp_path):
+    import hashlib
+
+    from blake3 import blake3
+
+    from saveur.security import BLAKE3_PREFIX, digest_matches, file_digest
+
+    data = b"weights" * 100_000  # several read chunks
+    (tmp_path / "w.bin").write_bytes(data)
+    recorded = file_digest(tmp_path / "w.bin")
+    assert recorded == BLAKE3_PREFIX + blake3(data).hexdigest()
+    sha = hashlib.sha256(data).hexdigest()  # what saveur wrote before BLAKE3 (and MLflow never)
+    assert digest_matches(tmp_path / "w.bin", recorded)
+    assert digest_matches(tmp_path / "w.bin", sha)
+    verify_digests(tmp_path, {"w.bin": sha})
+    (tmp_path / "w.bin").write_bytes(data[:-1] + b"X")
+    assert not digest_matches(tmp_path / "w.bin", recorded)
+    with pytest.raises(IntegrityError, match="'w.bin' does not match its recorded SHA-256 digest"):
+        verify_digests(tmp_path, {"w.bin": sha})
+    with pytest.raises(IntegrityError, match="'w.bin' does not match its recorded BLAKE3 digest"):
+        verify_digests(tmp_path, {"w.bin": recorded})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "blake3:" + "0" * 63,
+        "md5:" + "0" * 32,
+        "BLAKE3:" + "0" * 64,
+        "A" * 64,  # hex must be lowercase, as written
+        "0" * 65,
+        "",
+        "blake3:" + "g" * 64,
+    ],
+)
+def test_a_recorded_value_that_is_no_digest_is_an_integrity_error(tmp_path, value):
+    (tmp_path / "f").write_bytes(b"x")
+    with pytest.raises(IntegrityError, match="model file 'f': digest .* is neither 64 lowercase"):
+        verify_digests(tmp_path, {"f": value})
+
+
+def test_a_blake3_digest_without_blake3_installed_says_what_to_install(tmp_path, monkeypatch):
+    import saveur.security as security
+    from saveur.errors import MissingDependencyError
+
+    (tmp_path / "f").write_bytes(b"x")
+    recorded = security.file_digest(tmp_path / "f")
+    monkeypatch.setattr(security, "_blake3", lambda: None)
+    with pytest.raises(MissingDependencyError, match="pip install blake3"):
+        verify_digests(tmp_path, {"f": recorded})
+    # and saving without it records SHA-256, which verifies
+    fallback = security.compute_digests(tmp_path)
+    assert len(fallback["f"]) == 64 and ":" not in fallback["f"]
+    verify_digests(tmp_path, fallback)

@@ -191,7 +191,7 @@ def _remote_files(store: Store, storage: str) -> list[str]:
 def _check_model(files: list[tuple[str, Path]], model_uri: str) -> str:
     """Verify the source's recorded digests; return its MLmodel's SHA-256."""
     from saveur.mlmodel import Model
-    from saveur.security import sha256_file
+    from saveur.security import check_digest_format, digest_matches, sha256_file
 
     by_rel = dict(files)
     mlmodel_path = by_rel.get(MLMODEL)
@@ -212,7 +212,10 @@ def _check_model(files: list[tuple[str, Path]], model_uri: str) -> str:
                 raise IntegrityError(
                     f"cannot register {model_uri!r}: file {rel!r} recorded in MLmodel is missing"
                 )
-            if sha256_file(path) != expected:
+            problem = check_digest_format(expected)
+            if problem is not None:
+                raise IntegrityError(f"cannot register {model_uri!r}: file {rel!r}: {problem}")
+            if not digest_matches(path, expected):
                 raise IntegrityError(
                     f"cannot register {model_uri!r}: file {rel!r} does not match the digest "
                     "recorded in MLmodel (edited after saving?)"
@@ -289,7 +292,7 @@ def _seal(files: list[tuple[str, Path]]) -> tuple[list[tuple[str, Path]], Path |
     when the model already records digests.
     """
     from saveur.mlmodel import Model
-    from saveur.security import private_tempdir, sha256_file
+    from saveur.security import file_digest, private_tempdir
 
     model = Model.load(dict(files)[MLMODEL])
     if model.digests is not None:
@@ -297,7 +300,7 @@ def _seal(files: list[tuple[str, Path]]) -> tuple[list[tuple[str, Path]], Path |
     scratch = private_tempdir(prefix="saveur-seal-")
     model.saveur = {
         **(model.saveur or {}),
-        "digests": {rel: sha256_file(path) for rel, path in files if rel != MLMODEL},
+        "digests": {rel: file_digest(path) for rel, path in files if rel != MLMODEL},
     }
     model.save(scratch / MLMODEL)
     return [(rel, scratch / MLMODEL if rel == MLMODEL else path) for rel, path in files], scratch

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_show)
 
-    verify = msub.add_parser("verify", help="check every file against its recorded SHA-256")
+    verify = msub.add_parser("verify", help="check every file against its recorded digest")
     verify.add_argument("model_uri", metavar="PATH_OR_URI")
     verify.set_defaults(handler=_verify)
 
@@ -169,7 +169,7 @@ def _verify(args: argparse.Namespace) -> int:
     if digests is None:
         print(f"{opened.path}: no digests recorded (not saved by saveur); nothing to verify")
         return 0
-    print(f"{opened.path}: ok, {len(digests)} files match their SHA-256")
+    print(f"{opened.path}: ok, {len(digests)} files match their recorded digests")
     return 0
 
 

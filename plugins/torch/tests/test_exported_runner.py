@@ -176,3 +176,14 @@ def test_a_program_with_keyword_inputs_is_left_to_its_module():
         _Scaled(), (torch.ones(2, 3),), kwargs={"scale": torch.ones(2, 3)}
     )
     assert exported_runner(program.module(check_guards=False)) is None
+
+
+class _ReportsInferenceMode(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((x.shape[0],), float(torch.is_inference_mode_enabled()))
+
+
+def test_predict_runs_under_inference_mode():
+    predict = build_predict(_ReportsInferenceMode(), "cpu", None)
+    np.testing.assert_array_equal(predict(np.zeros((2, 3), np.float32)), [1.0, 1.0])
+    assert not torch.is_inference_mode_enabled()  # and leaves it as it was

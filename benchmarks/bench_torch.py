@@ -7,9 +7,12 @@
    ``PyFuncModel.predict`` (tensor signature enforced) on an ``export`` model and on a
    ``state_dict`` model, and MLflow's pyfunc on a pickle model and on a pt2 model, all against
    the raw ``torch.no_grad()`` forward on the same arrays (warm, interleaved, median per call).
-2. Load of a ~100 MB model (an MLP of 5 x 2,560 x 2,048 float32 layers): saveur's
+   The split is printed too: the plugin alone (``predict_checked``, no signature
+   enforcement) and the host's enforcement alone (``check_input``), both on the export model.
+2. Load of a ~100 MB model (an MLP of 5 x 2,048 x 2,048 float32 layers): saveur's
    ``state_dict`` (safetensors, digests checked) against MLflow's pickle load of the same
-   module (``mlflow.pytorch.load_model``), and saveur's ``export`` load for reference.
+   module (``mlflow.pytorch.load_model``), and saveur's ``export`` load for reference; and
+   the SHA-256 of the weights file alone, the floor of a verified load.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt_ratio, fmt_time, have, print_table, quick, ratio
 
 
-def _per_call(fns: dict[str, Callable[[int], object]], *, inner: int, repeat: int
-              ) -> dict[str, float]:
+def _per_call(
+    fns: dict[str, Callable[[int], object]], *, inner: int, repeat: int
+) -> dict[str, float]:
     """Median seconds per call of each ``fn(i)``, the functions taking turns each round."""
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():
@@ -72,8 +76,9 @@ def bench_predict(root: Path, mlflow_ok: bool) -> None:
 
     saveur_torch.save_model(model, root / "export", input_example=rows[0])
     export_model = saveur.pyfunc.load_model(root / "export")
-    saveur_torch.save_model(model, root / "state_dict", input_example=rows[0],
-                            serialization_format="state_dict")
+    saveur_torch.save_model(
+        model, root / "state_dict", input_example=rows[0], serialization_format="state_dict"
+    )
     sd_model = saveur.pyfunc.load_model(root / "state_dict")
 
     def raw(i: int) -> object:
@@ -84,16 +89,22 @@ def bench_predict(root: Path, mlflow_ok: bool) -> None:
         "raw": raw,
         "saveur export": lambda i: export_model.predict(rows[i & 255]),
         "saveur state_dict": lambda i: sd_model.predict(rows[i & 255]),
+        # the split: the plugin alone (predict_checked skips the signature enforcement), and
+        # the host's enforcement alone (check_input runs only it)
+        "plugin": lambda i: export_model.predict_checked(rows[i & 255]),
+        "host": lambda i: export_model.check_input(rows[i & 255]),
     }
     if mlflow_ok:
         import mlflow.pyfunc
         import mlflow.pytorch
 
         os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"  # MLflow's own load gate
-        mlflow.pytorch.save_model(model, str(root / "mlflow-pickle"),
-                                  serialization_format="pickle", input_example=rows[0])
-        mlflow.pytorch.save_model(model, str(root / "mlflow-pt2"), serialization_format="pt2",
-                                  input_example=rows[0])
+        mlflow.pytorch.save_model(
+            model, str(root / "mlflow-pickle"), serialization_format="pickle", input_example=rows[0]
+        )
+        mlflow.pytorch.save_model(
+            model, str(root / "mlflow-pt2"), serialization_format="pt2", input_example=rows[0]
+        )
         theirs_pickle = mlflow.pyfunc.load_model(str(root / "mlflow-pickle"))
         theirs_pt2 = mlflow.pyfunc.load_model(str(root / "mlflow-pt2"))
         fns["mlflow pickle"] = lambda i: theirs_pickle.predict(rows[i & 255])
@@ -101,10 +112,25 @@ def bench_predict(root: Path, mlflow_ok: bool) -> None:
     got = _per_call(fns, inner=500 if quick() else 2000, repeat=5 if quick() else 15)
     base = got["raw"]
     table = [["raw torch.no_grad() forward", fmt_time(base), "", "1.00x"]]
-    for name, target in (("saveur export", "<=1.3x"), ("saveur state_dict", "<=1.3x"),
-                         ("mlflow pickle", ""), ("mlflow pt2", "")):
-        table.append([f"{name} pyfunc predict", fmt_time(got.get(name)), target,
-                      fmt_ratio(ratio(got.get(name), base))])
+    for name, target in (
+        ("saveur export", "<=1.3x"),
+        ("saveur state_dict", "<=1.3x"),
+        ("mlflow pickle", ""),
+        ("mlflow pt2", ""),
+    ):
+        table.append(
+            [
+                f"{name} pyfunc predict",
+                fmt_time(got.get(name)),
+                target,
+                fmt_ratio(ratio(got.get(name), base)),
+            ]
+        )
+    for name, case in (
+        ("plugin", "  export: plugin alone (predict_checked)"),
+        ("host", "  export: host enforcement alone (check_input)"),
+    ):
+        table.append([case, fmt_time(got[name]), "", fmt_ratio(ratio(got[name], base))])
     print_table(
         "pyfunc predict, 1 row x 20 float32, MLP 20->64->2, warm, median per call",
         ["case", "per call", "target", "x/raw"],
@@ -124,23 +150,33 @@ def bench_load(root: Path, mlflow_ok: bool) -> None:
     kwargs = {"n_in": 2048, "hidden": 2048, "n_out": 2048, "depth": 5}
     model = BenchMLP(**kwargs).eval()
     size_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e6
-    saveur_torch.save_model(model, root / "big-sd", serialization_format="state_dict",
-                            init_kwargs=kwargs)
-    saveur_torch.save_model(model, root / "big-export",
-                            input_example=np.zeros((1, 2048), dtype=np.float32))
+    saveur_torch.save_model(
+        model, root / "big-sd", serialization_format="state_dict", init_kwargs=kwargs
+    )
+    saveur_torch.save_model(
+        model, root / "big-export", input_example=np.zeros((1, 2048), dtype=np.float32)
+    )
+    from saveur.security import sha256_file
+
+    weights = root / "big-sd" / "data" / "model.safetensors"
     fns: dict[str, Callable[[], object]] = {
         "saveur state_dict": lambda: saveur_torch.load_model(root / "big-sd"),
+        # the floor of a verified load: one SHA-256 of the weights file (hashlib, OpenSSL)
+        "sha256": lambda: sha256_file(weights),
         # the same load without the SHA-256 check of the 100 MB file (MLflow checks nothing)
-        "saveur state_dict, verify=False": lambda: saveur.load_model(root / "big-sd",
-                                                                     verify=False),
+        "saveur state_dict, verify=False": lambda: saveur.load_model(root / "big-sd", verify=False),
         "saveur export": lambda: saveur_torch.load_model(root / "big-export"),
     }
     if mlflow_ok:
         import mlflow.pytorch
 
         os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-        mlflow.pytorch.save_model(model, str(root / "big-mlflow"), serialization_format="pickle",
-                                  pip_requirements=["torch"])
+        mlflow.pytorch.save_model(
+            model,
+            str(root / "big-mlflow"),
+            serialization_format="pickle",
+            pip_requirements=["torch"],
+        )
         fns["mlflow pickle"] = lambda: mlflow.pytorch.load_model(str(root / "big-mlflow"))
     n = 3 if quick() else 9
     got = _interleaved(fns, repeat=n)
@@ -149,12 +185,35 @@ def bench_load(root: Path, mlflow_ok: bool) -> None:
         f"load a {size_mb:.0f} MB MLP (5 x 2048x2048 float32), warm process, median of {n}",
         ["case", "load", "mlflow pickle", "target", "mlflow/saveur"],
         [
-            ["saveur state_dict (safetensors)", fmt_time(got["saveur state_dict"]),
-             fmt_time(theirs), ">=1x", fmt_ratio(ratio(theirs, got["saveur state_dict"]))],
-            ["saveur state_dict, verify=False", fmt_time(got["saveur state_dict, verify=False"]),
-             fmt_time(theirs), "", fmt_ratio(ratio(theirs, got["saveur state_dict, verify=False"]))],
-            ["saveur export (pt2, audited)", fmt_time(got["saveur export"]), fmt_time(theirs),
-             "", fmt_ratio(ratio(theirs, got["saveur export"]))],
+            [
+                "saveur state_dict (safetensors)",
+                fmt_time(got["saveur state_dict"]),
+                fmt_time(theirs),
+                ">=1x",
+                fmt_ratio(ratio(theirs, got["saveur state_dict"])),
+            ],
+            [
+                "saveur state_dict, verify=False",
+                fmt_time(got["saveur state_dict, verify=False"]),
+                fmt_time(theirs),
+                "",
+                fmt_ratio(ratio(theirs, got["saveur state_dict, verify=False"])),
+            ],
+            [
+                "saveur export (pt2, audited)",
+                fmt_time(got["saveur export"]),
+                fmt_time(theirs),
+                "",
+                fmt_ratio(ratio(theirs, got["saveur export"])),
+            ],
+            [
+                f"SHA-256 of the weights file alone ({weights.stat().st_size / got['sha256'] / 1e9:.2f}"
+                " GB/s)",
+                fmt_time(got["sha256"]),
+                fmt_time(theirs),
+                "",
+                fmt_ratio(ratio(theirs, got["sha256"])),
+            ],
         ],
     )
 

@@ -48,7 +48,7 @@ class PyFuncModel:
         model_dir: Path,
         resolved: ResolvedURI | None = None,
     ) -> None:
-        from saveur.enforce import compile_enforcer
+        from saveur.enforce import compile_enforcer, compile_fit_check
 
         self.metadata = metadata
         self.model_dir = model_dir
@@ -56,9 +56,15 @@ class PyFuncModel:
         self._predict_fn = predict_fn
         self._raw_model = raw_model
         self._enforce = compile_enforcer(metadata.signature)
+        # Input that the enforcer would hand back untouched (an array of the declared dtype
+        # and shape, no params) skips it: a 1-row predict pays a few attribute reads.
+        self._fits = compile_fit_check(metadata.signature)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Check ``data`` and ``params`` against the signature, then predict."""
+        fits = self._fits
+        if params is None and fits is not None and fits(data):
+            return self._predict_fn(data, None)
         data, params = self._enforce(data, params)
         return self._predict_fn(data, params)
 

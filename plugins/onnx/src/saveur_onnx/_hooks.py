@@ -142,17 +142,26 @@ def saveur_predict_function(
     output_names = [o.name for o in session.get_outputs()]
     run = session.run
     make_feeds, format_output = _predict.make_feeds, _predict.format_output
+    answer = _predict.output_dict(output_names)
+
+    def predict_any(model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        outputs = run(output_names, make_feeds(model_input, inputs))
+        return format_output(model_input, output_names, outputs)
+
+    if len(inputs) != 1 or inputs[0].dtype is None:
+        return predict_any
     import numpy as np
 
     ndarray = np.ndarray
     # One array of the one input's dtype: the serving case, with nothing to map or cast.
-    only_name, only_dtype = (inputs[0].name, inputs[0].dtype) if len(inputs) == 1 else (None, 0)
+    only_name, only_dtype = inputs[0].name, inputs[0].dtype
 
     def predict(model_input: Any, params: dict[str, Any] | None = None) -> Any:
-        if type(model_input) is ndarray and model_input.dtype == only_dtype:
-            return dict(zip(output_names, run(output_names, {only_name: model_input})))
-        outputs = run(output_names, make_feeds(model_input, inputs))
-        return format_output(model_input, output_names, outputs)
+        if type(model_input) is ndarray:
+            dtype = model_input.dtype
+            if dtype is only_dtype or dtype == only_dtype:
+                return answer(run(output_names, {only_name: model_input}))
+        return predict_any(model_input)
 
     return predict
 

@@ -10,6 +10,7 @@ when every output has one value per row (MLflow's rule), else the dict.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from saveur.errors import SchemaError
@@ -163,6 +164,34 @@ def make_feeds(data: Any, inputs: list[GraphInput]) -> dict[str, np.ndarray]:
             f"got {type(data).__name__}"
         )
     return {i.name: cast(raw[i.name], i) for i in inputs}
+
+
+def output_dict(output_names: list[str]) -> Callable[[list[Any]], dict[str, Any]]:
+    """A function making ``{output name: array}`` of a session's outputs, built once.
+
+    For one or two outputs (a classifier's label and probabilities) a dict display, about a
+    third of what ``dict(zip(...))`` costs per call; the same dict either way.
+    """
+    names = list(output_names)
+    if len(names) == 1:
+        (only,) = names
+
+        def one(outputs: list[Any]) -> dict[str, Any]:
+            return {only: outputs[0]}
+
+        return one
+    if len(names) == 2:
+        first, second = names
+
+        def two(outputs: list[Any]) -> dict[str, Any]:
+            return {first: outputs[0], second: outputs[1]}
+
+        return two
+
+    def many(outputs: list[Any]) -> dict[str, Any]:
+        return dict(zip(names, outputs))
+
+    return many
 
 
 def format_output(data: Any, output_names: list[str], outputs: list[Any]) -> Any:

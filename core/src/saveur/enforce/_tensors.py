@@ -99,8 +99,8 @@ class TensorEnforcer:
 
     def _compile_fits(self) -> Callable[[Any], bool] | None:
         """A predicate true only for input that :meth:`__call__` returns as it is (None: none)."""
-        checks = [self._fits[id(spec)] for spec in self.specs]
-        if any(c is None for c in checks):
+        checks = [c for c in (self._fits[id(spec)] for spec in self.specs) if c is not None]
+        if len(checks) != len(self.specs):
             return None
         if not self.named:
             return checks[0]
@@ -112,7 +112,7 @@ class TensorEnforcer:
             if type(data) is not dict or list(data) != names:
                 return False
             for name, check in pairs:
-                if not check(data[name]):  # type: ignore[misc]
+                if not check(data[name]):
                     return False
             return True
 

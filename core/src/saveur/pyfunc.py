@@ -143,7 +143,10 @@ def load_model(
         raw = setup.plugins.load_model(flavor, flavor_conf, setup.context)
         predict_fn = setup.plugins.predict_function(flavor, raw, conf, setup.context)
     return PyFuncModel(
-        metadata=mlmodel, predict_fn=predict_fn, raw_model=raw, model_dir=path,
+        metadata=mlmodel,
+        predict_fn=predict_fn,
+        raw_model=raw,
+        model_dir=path,
         resolved=setup.opened.resolved,
     )
 
@@ -186,10 +189,17 @@ def save_model(
     from saveur.saving import save_model as _save
 
     return _save(
-        python_model, path, flavor="python_function", signature=signature,
-        input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, code_paths=code_paths,
-        metadata=metadata, artifacts=artifacts, model_config=model_config,
+        python_model,
+        path,
+        flavor="python_function",
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        code_paths=code_paths,
+        metadata=metadata,
+        artifacts=artifacts,
+        model_config=model_config,
     )
 
 

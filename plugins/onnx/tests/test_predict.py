@@ -118,11 +118,14 @@ def test_integers_that_do_not_fit_are_refused(multi):
         multi.predict({"a": too_big, "b": np.array([[1]])})
 
 
-@pytest.mark.parametrize(("a", "b", "match"), [
-    (A, B.astype(np.float64), "input 'b' expects int64.*got float64"),
-    (A.astype(str), B, "input 'a' expects float32.*got <U"),
-    (A, B.astype(bool), "input 'b' expects int64.*got bool"),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "match"),
+    [
+        (A, B.astype(np.float64), "input 'b' expects int64.*got float64"),
+        (A.astype(str), B, "input 'a' expects float32.*got <U"),
+        (A, B.astype(bool), "input 'b' expects int64.*got bool"),
+    ],
+)
 def test_unsafe_casts_are_refused_with_the_input_named(multi, a, b, match):
     with pytest.raises(SchemaError, match=match):
         multi.predict({"a": a, "b": b})

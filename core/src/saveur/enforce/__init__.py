@@ -248,7 +248,8 @@ def _compile_params(schema: Any) -> Callable[[Any], Any]:
         if unknown:
             _logger.warning(
                 "ignoring params not in the model signature: %s (known: %s)",
-                short(unknown), short(list(specs)),
+                short(unknown),
+                short(list(specs)),
             )
         out = dict(defaults)
         for name, value in params.items():
@@ -261,8 +262,7 @@ def _compile_params(schema: Any) -> Callable[[Any], Any]:
                 raise SchemaError(one_line(exc)) from None
             except (TypeError, ValueError) as exc:
                 raise SchemaError(
-                    f"param {name!r} expects {spec.dtype!r}, got {short(value)}: "
-                    f"{one_line(exc)}"
+                    f"param {name!r} expects {spec.dtype!r}, got {short(value)}: {one_line(exc)}"
                 ) from None
         return out
 

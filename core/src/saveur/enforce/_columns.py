@@ -254,8 +254,11 @@ def _int_converter(rule: ColumnRule, target: Any, nullable: Any) -> Callable[[An
                 return convert(inferred)
             na = _scan_objects(rule, s, _is_int)
             values = s[~na] if na.any() else s
-            out_of_range = [i for i, v in zip(np.flatnonzero(~na), values, strict=True) if
-                            not info.min <= int(v) <= info.max]
+            out_of_range = [
+                i
+                for i, v in zip(np.flatnonzero(~na), values, strict=True)
+                if not info.min <= int(v) <= info.max
+            ]
             if out_of_range:
                 row = int(out_of_range[0])
                 raise rule.fail(f"{short(s.iloc[row])} (out of range)", row)
@@ -554,10 +557,12 @@ class ColumnEnforcer:
                 f"input has {ncols} columns but the model signature declares {self._n} "
                 "unnamed columns (they are matched by position)"
             )
-        extra = [c for c in df.columns[self._n:]]
+        extra = [c for c in df.columns[self._n :]]
         _logger.warning(
             "ignoring %d input columns beyond the %d the model signature declares: %s",
-            len(extra), self._n, short(extra),
+            len(extra),
+            self._n,
+            short(extra),
         )
         data = {}
         for i, rule in enumerate(self.rules):
@@ -580,14 +585,10 @@ class ColumnEnforcer:
         missing = [r.name for r in self.rules if r.required and r.name not in present]
         if missing:
             what = f"column {missing[0]!r}" if len(missing) == 1 else f"columns {missing}"
-            raise SchemaError(
-                f"input is missing required {what}; got columns {short(list(cols))}"
-            )
+            raise SchemaError(f"input is missing required {what}; got columns {short(list(cols))}")
         extra = [c for c in cols if c not in self._name_set]
         if extra:
-            _logger.warning(
-                "ignoring input columns not in the model signature: %s", short(extra)
-            )
+            _logger.warning("ignoring input columns not in the model signature: %s", short(extra))
         n = len(df)
         data = {}
         for rule in self.rules:

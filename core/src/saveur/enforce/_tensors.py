@@ -135,9 +135,7 @@ class TensorEnforcer:
         elif isinstance(arr, np.ndarray):
             actual_type = arr.dtype
         else:
-            raise SchemaError(
-                f"{label} expects a numpy array, got {type(arr).__name__}"
-            )
+            raise SchemaError(f"{label} expects a numpy array, got {type(arr).__name__}")
         expected_shape, expected_type = tuple(spec.shape), spec.type
         # Ragged inputs, as MLflow allows them: an object tensor of shape (-1,) takes any
         # array, and a 1-D object array may stand for a batch of variable-size items.
@@ -294,6 +292,5 @@ class TensorEnforcer:
         if isinstance(data, np.ndarray) and len(self.specs) == 1:
             return {self.specs[0].name: self.check(data, self.specs[0])}
         raise SchemaError(
-            f"input expects a dict of arrays named {short(self.names)}, "
-            f"got {type(data).__name__}"
+            f"input expects a dict of arrays named {short(self.names)}, got {type(data).__name__}"
         )

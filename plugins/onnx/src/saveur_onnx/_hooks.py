@@ -91,8 +91,12 @@ def saveur_save_model(
         "code": None,
     }
     pyfunc_conf = {"loader_module": MLFLOW_LOADER, "data": _files.MODEL_FILE}
-    return SavedFlavor(flavor_conf=flavor_conf, pyfunc_conf=pyfunc_conf, files=files,
-                       signature=_predict.derive_signature(proto))
+    return SavedFlavor(
+        flavor_conf=flavor_conf,
+        pyfunc_conf=pyfunc_conf,
+        files=files,
+        signature=_predict.derive_signature(proto),
+    )
 
 
 def _model_file(model_dir: Path, conf: dict[str, Any]) -> Path:
@@ -135,8 +139,12 @@ def saveur_predict_function(
         source: Any = model.SerializeToString()  # type: ignore[attr-defined]
     else:
         source = _model_file(context.model_dir, pyfunc_conf)
-        _files.check_locations(_files.read_graph(source, "onnx data"), source,
-                               Path(context.model_dir), f"onnx data {source.name!r}")
+        _files.check_locations(
+            _files.read_graph(source, "onnx data"),
+            source,
+            Path(context.model_dir),
+            f"onnx data {source.name!r}",
+        )
     session = create_session(source, flavor_conf, context.options)
     inputs = _predict.graph_inputs(session)
     output_names = [o.name for o in session.get_outputs()]

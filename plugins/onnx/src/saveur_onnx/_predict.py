@@ -101,8 +101,10 @@ def _column_tensor(series: Any, spec: GraphInput) -> np.ndarray:
     import numpy as np
 
     values = series.to_numpy()
-    if len(values) and values.dtype == np.dtype(object) and isinstance(
-        values[0], (list, tuple, np.ndarray)
+    if (
+        len(values)
+        and values.dtype == np.dtype(object)
+        and isinstance(values[0], (list, tuple, np.ndarray))
     ):
         try:
             values = np.stack([np.asarray(v) for v in values])
@@ -232,9 +234,24 @@ def _is_plain_tensor(value_info: Any) -> bool:
     if value_info.type.WhichOneof("value") != "tensor_type":
         return False
     tensor = value_info.type.tensor_type
-    plain = {getattr(TensorProto, t) for t in (
-        "FLOAT", "DOUBLE", "FLOAT16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16",
-        "UINT32", "UINT64", "BOOL", "STRING")}
+    plain = {
+        getattr(TensorProto, t)
+        for t in (
+            "FLOAT",
+            "DOUBLE",
+            "FLOAT16",
+            "INT8",
+            "INT16",
+            "INT32",
+            "INT64",
+            "UINT8",
+            "UINT16",
+            "UINT32",
+            "UINT64",
+            "BOOL",
+            "STRING",
+        )
+    }
     return tensor.HasField("shape") and tensor.elem_type in plain
 
 
@@ -259,6 +276,9 @@ def derive_signature(model: onnx.ModelProto) -> Any:
     else:
         inputs = Schema([_tensor_spec(i, i.name) for i in graph_inputs])
     outs = list(model.graph.output)
-    outputs = (Schema([_tensor_spec(o, o.name) for o in outs])
-               if outs and all(_is_plain_tensor(o) for o in outs) else None)
+    outputs = (
+        Schema([_tensor_spec(o, o.name) for o in outs])
+        if outs and all(_is_plain_tensor(o) for o in outs)
+        else None
+    )
     return ModelSignature(inputs=inputs, outputs=outputs)

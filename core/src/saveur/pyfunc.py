@@ -48,7 +48,7 @@ class PyFuncModel:
         model_dir: Path,
         resolved: ResolvedURI | None = None,
     ) -> None:
-        from saveur.enforce import compile_enforcer
+        from saveur.enforce import compile_enforcer, compile_fit_check
 
         self.metadata = metadata
         self.model_dir = model_dir
@@ -56,9 +56,15 @@ class PyFuncModel:
         self._predict_fn = predict_fn
         self._raw_model = raw_model
         self._enforce = compile_enforcer(metadata.signature)
+        # Input that the enforcer would hand back untouched (an array of the declared dtype
+        # and shape, no params) skips it: a 1-row predict pays a few attribute reads.
+        self._fits = compile_fit_check(metadata.signature)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Check ``data`` and ``params`` against the signature, then predict."""
+        fits = self._fits
+        if params is None and fits is not None and fits(data):
+            return self._predict_fn(data, None)
         data, params = self._enforce(data, params)
         return self._predict_fn(data, params)
 
@@ -137,7 +143,10 @@ def load_model(
         raw = setup.plugins.load_model(flavor, flavor_conf, setup.context)
         predict_fn = setup.plugins.predict_function(flavor, raw, conf, setup.context)
     return PyFuncModel(
-        metadata=mlmodel, predict_fn=predict_fn, raw_model=raw, model_dir=path,
+        metadata=mlmodel,
+        predict_fn=predict_fn,
+        raw_model=raw,
+        model_dir=path,
         resolved=setup.opened.resolved,
     )
 
@@ -180,10 +189,17 @@ def save_model(
     from saveur.saving import save_model as _save
 
     return _save(
-        python_model, path, flavor="python_function", signature=signature,
-        input_example=input_example, pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements, code_paths=code_paths,
-        metadata=metadata, artifacts=artifacts, model_config=model_config,
+        python_model,
+        path,
+        flavor="python_function",
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        code_paths=code_paths,
+        metadata=metadata,
+        artifacts=artifacts,
+        model_config=model_config,
     )
 
 

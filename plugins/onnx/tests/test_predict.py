@@ -118,11 +118,14 @@ def test_integers_that_do_not_fit_are_refused(multi):
         multi.predict({"a": too_big, "b": np.array([[1]])})
 
 
-@pytest.mark.parametrize(("a", "b", "match"), [
-    (A, B.astype(np.float64), "input 'b' expects int64.*got float64"),
-    (A.astype(str), B, "input 'a' expects float32.*got <U"),
-    (A, B.astype(bool), "input 'b' expects int64.*got bool"),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "match"),
+    [
+        (A, B.astype(np.float64), "input 'b' expects int64.*got float64"),
+        (A.astype(str), B, "input 'a' expects float32.*got <U"),
+        (A, B.astype(bool), "input 'b' expects int64.*got bool"),
+    ],
+)
 def test_unsafe_casts_are_refused_with_the_input_named(multi, a, b, match):
     with pytest.raises(SchemaError, match=match):
         multi.predict({"a": a, "b": b})
@@ -134,3 +137,51 @@ def test_derived_signature_is_enforced_before_the_graph_runs(tmp_path):
     with pytest.raises(SchemaError, match="'a'"):
         model.predict({"a": A[:, :1], "b": B})
     np.testing.assert_allclose(model.predict({"a": A, "b": B})["total"], [4.0, 9.0, 4.0])
+
+
+def _same_answer(got, want):
+    assert list(got) == list(want)
+    for name in want:
+        assert got[name].dtype == want[name].dtype
+        np.testing.assert_array_equal(got[name], want[name])
+
+
+@pytest.mark.parametrize("rows", [1, 3, 0])
+def test_an_array_of_the_input_dtype_answers_as_the_general_path(tmp_path, logreg_onnx, rows):
+    saveur_onnx.save_model(logreg_onnx, tmp_path / "m")
+    model = saveur.pyfunc.load_model(tmp_path / "m")
+    X = xy(max(rows, 1), seed=7)[0][:rows]  # float32, the graph's dtype: the fast path
+    want = run_session(logreg_onnx, X)
+    _same_answer(model.predict(X), want)
+    # The same values by the general paths: lists (mapped and cast), float64 (cast by the
+    # plugin as MLflow does), a masked array (not a plain ndarray), and without enforcement.
+    if rows:  # (no rows as lists is [], which has no width)
+        _same_answer(model.predict_checked(X.tolist()), want)
+    _same_answer(model.predict_checked(X.astype(np.float64)), want)
+    _same_answer(model.predict_checked(np.ma.masked_array(X)), want)
+    _same_answer(model.predict_checked(X), want)
+
+
+def test_the_fast_path_still_enforces_the_signature(tmp_path, logreg_onnx):
+    saveur_onnx.save_model(logreg_onnx, tmp_path / "m")
+    model = saveur.pyfunc.load_model(tmp_path / "m")
+    with pytest.raises(SchemaError, match=r"expects shape \(-1, 4\) \(-1 = any size\), got \(4,\)"):
+        model.predict(xy(1)[0][0])
+    with pytest.raises(SchemaError, match="expects dtype float32, got int64"):
+        model.predict(np.zeros((1, 4), dtype=np.int64))
+
+
+def test_a_float64_array_for_a_two_input_graph_is_refused(multi):
+    # No single input to take it: never fed under a made-up name.
+    with pytest.raises(SchemaError, match="single-input graph; this one takes \\['a', 'b'\\]"):
+        multi.predict(A.astype(np.float64))
+
+
+@pytest.mark.parametrize("names", [["y"], ["label", "probabilities"], ["a", "b", "c"]])
+def test_output_dict_names_every_output_in_order(names):
+    from saveur_onnx._predict import output_dict
+
+    outputs = [np.full(2, i) for i in range(len(names))]
+    got = output_dict(names)(outputs)
+    assert list(got) == names
+    assert all(got[n] is o for n, o in zip(names, outputs, strict=True))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from saveur.enforce._values import one_line, short
 from saveur.errors import SchemaError
 
-__all__ = ["Enforcer", "compile_enforcer", "compile_params"]
+__all__ = ["Enforcer", "compile_enforcer", "compile_fit_check", "compile_params"]
 
 _logger = logging.getLogger("saveur.enforce")
 
@@ -57,6 +57,8 @@ def compile_enforcer(signature: ModelSignature | Schema | None) -> Enforcer:
 
     def enforce(data: Any, params: dict[str, Any] | None = None) -> tuple[Any, Any]:
         try:
+            if params is None and param_schema is None:
+                return enforce_data(data), None  # what enforce_params(None) gives: no call
             return enforce_data(data), enforce_params(params)
         except UnicodeError as exc:  # text pandas cannot store (an unpaired surrogate, say)
             raise SchemaError(
@@ -65,6 +67,36 @@ def compile_enforcer(signature: ModelSignature | Schema | None) -> Enforcer:
             ) from None
 
     return enforce
+
+
+def compile_fit_check(signature: ModelSignature | Schema | None) -> Callable[[Any], bool] | None:
+    """Compile ``fits(data)``: true only when ``enforce(data, None)`` is ``(data, None)``.
+
+    The predicate lets a caller skip enforcement for input that already fits exactly, at the
+    cost of a few attribute reads: a plain ndarray (or, for named tensors, a dict of them
+    keyed in the signature's order) of each tensor's dtype and shape. Anything else, and
+    every column-based signature or one that declares params, gets False or None (no
+    predicate): such input goes through the enforcer, which gives the same result.
+    """
+    if signature is None:
+        return _always
+    from saveur.types import Schema
+
+    inputs = signature if isinstance(signature, Schema) else getattr(signature, "inputs", None)
+    param_schema = None if isinstance(signature, Schema) else getattr(signature, "params", None)
+    if param_schema is not None:
+        return None  # the enforcer fills in the declared defaults: never (data, None)
+    if inputs is None:
+        return _always
+    if not inputs.is_tensor_spec():
+        return None
+    from saveur.enforce._tensors import TensorEnforcer
+
+    return TensorEnforcer(inputs).fits
+
+
+def _always(data: Any) -> bool:
+    return True
 
 
 def compile_params(schema: ParamSchema | None) -> Callable[[Any], Any]:
@@ -84,15 +116,16 @@ def _compile_inputs(schema: Any) -> Callable[[Any], Any] | None:
         from saveur.enforce._tensors import TensorEnforcer
 
         return TensorEnforcer(schema)
+    import pandas as pd
+
     from saveur.enforce._columns import ColumnEnforcer
 
     columns = ColumnEnforcer(schema)
     nested = _has_record_types(schema)
+    frame = pd.DataFrame
 
     def enforce_columns(data: Any) -> Any:
-        import pandas as pd
-
-        if type(data) is pd.DataFrame or isinstance(data, pd.DataFrame):
+        if type(data) is frame or isinstance(data, frame):
             return columns(data)
         return columns(_to_frame(data, columns, nested))
 
@@ -215,7 +248,8 @@ def _compile_params(schema: Any) -> Callable[[Any], Any]:
         if unknown:
             _logger.warning(
                 "ignoring params not in the model signature: %s (known: %s)",
-                short(unknown), short(list(specs)),
+                short(unknown),
+                short(list(specs)),
             )
         out = dict(defaults)
         for name, value in params.items():
@@ -228,8 +262,7 @@ def _compile_params(schema: Any) -> Callable[[Any], Any]:
                 raise SchemaError(one_line(exc)) from None
             except (TypeError, ValueError) as exc:
                 raise SchemaError(
-                    f"param {name!r} expects {spec.dtype!r}, got {short(value)}: "
-                    f"{one_line(exc)}"
+                    f"param {name!r} expects {spec.dtype!r}, got {short(value)}: {one_line(exc)}"
                 ) from None
         return out
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from saveur.enforce._values import short
@@ -37,6 +39,47 @@ def _same_type(actual: Any, expected: Any) -> bool:
     return actual == expected
 
 
+def _array_fits(spec: Any) -> Callable[[Any], bool] | None:
+    """A predicate true exactly for plain arrays of ``spec``'s dtype and shape, or None.
+
+    None for str, bytes and object tensors, whose rules (any item size, ragged data) are the
+    general path's. The predicate only reads ``type``, ``dtype``, ``ndim`` and ``shape``.
+    """
+    import numpy as np
+
+    dtype = spec.type
+    if dtype.char in ("U", "S", "O"):
+        return None
+    ndarray = np.ndarray
+    shape = tuple(spec.shape)
+    rank = len(shape)
+    fixed = tuple(i for i, d in enumerate(shape) if d != -1)
+    if not fixed:
+
+        def fits_rank(arr: Any) -> bool:
+            if type(arr) is not ndarray:
+                return False
+            actual = arr.dtype
+            return (actual is dtype or actual == dtype) and arr.ndim == rank
+
+        return fits_rank
+    # itemgetter picks the fixed dimensions in C (one index gives a value, several a tuple).
+    pick = itemgetter(*fixed)
+    expected = pick(shape)
+
+    def fits_shape(arr: Any) -> bool:
+        if type(arr) is not ndarray:
+            return False
+        actual = arr.dtype
+        return (
+            (actual is dtype or actual == dtype)
+            and arr.ndim == rank
+            and pick(arr.shape) == expected
+        )
+
+    return fits_shape
+
+
 def _is_sparse(x: Any) -> bool:
     module = type(x).__module__ or ""
     return module.startswith("scipy.sparse") and hasattr(x, "data") and hasattr(x, "shape")
@@ -49,14 +92,31 @@ class TensorEnforcer:
         self.specs = list(schema.inputs)
         self.named = self.specs[0].name is not None
         self.names = [s.name for s in self.specs]
-        # The common case, one array of the declared dtype and shape, is checked against these
-        # before anything else: a 1-row predict must cost microseconds, not a full walk.
-        self._fast = {
-            id(spec): (spec.type, len(spec.shape),
-                       tuple((i, d) for i, d in enumerate(spec.shape) if d != -1))
-            for spec in self.specs
-            if spec.type.char not in ("U", "S", "O")
-        }
+        # The common case, arrays of the declared dtype and shape, is checked by these
+        # predicates before anything else: a 1-row predict must cost microseconds, not a walk.
+        self._fits = {id(spec): _array_fits(spec) for spec in self.specs}
+        self.fits = self._compile_fits()
+
+    def _compile_fits(self) -> Callable[[Any], bool] | None:
+        """A predicate true only for input that :meth:`__call__` returns as it is (None: none)."""
+        checks = [c for c in (self._fits[id(spec)] for spec in self.specs) if c is not None]
+        if len(checks) != len(self.specs):
+            return None
+        if not self.named:
+            return checks[0]
+        names = self.names
+        pairs = list(zip(names, checks, strict=True))
+
+        def fits_dict(data: Any) -> bool:
+            # The same keys in the signature's order: exactly the dict _named hands back.
+            if type(data) is not dict or list(data) != names:
+                return False
+            for name, check in pairs:
+                if not check(data[name]):
+                    return False
+            return True
+
+        return fits_dict
 
     @staticmethod
     def _label(spec: Any) -> str:
@@ -66,20 +126,16 @@ class TensorEnforcer:
         """Check one array against ``spec``: shape, then dtype (converted only when safe)."""
         import numpy as np
 
-        fast = self._fast.get(id(spec))
-        if fast is not None and type(arr) is np.ndarray and arr.dtype == fast[0]:
-            shape = arr.shape
-            if len(shape) == fast[1] and all(shape[i] == d for i, d in fast[2]):
-                return arr
+        fits = self._fits.get(id(spec))
+        if fits is not None and fits(arr):
+            return arr
         label = self._label(spec)
         if _is_sparse(arr):
             actual_type = arr.data.dtype
         elif isinstance(arr, np.ndarray):
             actual_type = arr.dtype
         else:
-            raise SchemaError(
-                f"{label} expects a numpy array, got {type(arr).__name__}"
-            )
+            raise SchemaError(f"{label} expects a numpy array, got {type(arr).__name__}")
         expected_shape, expected_type = tuple(spec.shape), spec.type
         # Ragged inputs, as MLflow allows them: an object tensor of shape (-1,) takes any
         # array, and a 1-D object array may stand for a batch of variable-size items.
@@ -158,6 +214,9 @@ class TensorEnforcer:
         )
 
     def __call__(self, data: Any) -> Any:
+        fits = self.fits
+        if fits is not None and fits(data):
+            return data
         import numpy as np
 
         if type(data) is np.ndarray and not self.named:
@@ -205,8 +264,9 @@ class TensorEnforcer:
             if extra:
                 _logger.warning("ignoring inputs not in the model signature: %s", short(extra))
             out = {}
+            unchanged = True
             for spec in self.specs:
-                value = data[spec.name]
+                value = given = data[spec.name]
                 if isinstance(value, (list, tuple)):
                     try:
                         value = np.asarray(value)
@@ -214,7 +274,12 @@ class TensorEnforcer:
                         raise SchemaError(
                             f"tensor {spec.name!r}: the nested lists are ragged"
                         ) from None
-                out[spec.name] = self.check(value, spec)
+                out[spec.name] = checked = self.check(value, spec)
+                unchanged = unchanged and checked is given
+            if unchanged and type(data) is dict and list(data) == self.names:
+                # Nothing to convert, drop or reorder: the caller's dict, as an array that
+                # fits is handed over as it is (and as :attr:`fits` promises).
+                return data
             return out
         if isinstance(data, pd.DataFrame):
             missing = [n for n in self.names if n not in data.columns]
@@ -227,6 +292,5 @@ class TensorEnforcer:
         if isinstance(data, np.ndarray) and len(self.specs) == 1:
             return {self.specs[0].name: self.check(data, self.specs[0])}
         raise SchemaError(
-            f"input expects a dict of arrays named {short(self.names)}, "
-            f"got {type(data).__name__}"
+            f"input expects a dict of arrays named {short(self.names)}, got {type(data).__name__}"
         )

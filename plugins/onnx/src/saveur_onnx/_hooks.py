@@ -80,8 +80,12 @@ def saveur_save_model(
         "code": None,
     }
     pyfunc_conf = {"loader_module": MLFLOW_LOADER, "data": _files.MODEL_FILE}
-    return SavedFlavor(flavor_conf=flavor_conf, pyfunc_conf=pyfunc_conf, files=files,
-                       signature=_predict.derive_signature(proto))
+    return SavedFlavor(
+        flavor_conf=flavor_conf,
+        pyfunc_conf=pyfunc_conf,
+        files=files,
+        signature=_predict.derive_signature(proto),
+    )
 
 
 def _model_file(model_dir: Path, conf: dict[str, Any]) -> Path:
@@ -124,24 +128,37 @@ def saveur_predict_function(
         source: Any = model.SerializeToString()  # type: ignore[attr-defined]
     else:
         source = _model_file(context.model_dir, pyfunc_conf)
-        _files.check_locations(_files.read_graph(source, "onnx data"), source,
-                               Path(context.model_dir), f"onnx data {source.name!r}")
+        _files.check_locations(
+            _files.read_graph(source, "onnx data"),
+            source,
+            Path(context.model_dir),
+            f"onnx data {source.name!r}",
+        )
     session = create_session(source, flavor_conf, context.options)
     inputs = _predict.graph_inputs(session)
     output_names = [o.name for o in session.get_outputs()]
     run = session.run
     make_feeds, format_output = _predict.make_feeds, _predict.format_output
+    answer = _predict.output_dict(output_names)
+
+    def predict_any(model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        outputs = run(output_names, make_feeds(model_input, inputs))
+        return format_output(model_input, output_names, outputs)
+
+    if len(inputs) != 1 or inputs[0].dtype is None:
+        return predict_any
     import numpy as np
 
     ndarray = np.ndarray
     # One array of the one input's dtype: the serving case, with nothing to map or cast.
-    only_name, only_dtype = (inputs[0].name, inputs[0].dtype) if len(inputs) == 1 else (None, 0)
+    only_name, only_dtype = inputs[0].name, inputs[0].dtype
 
     def predict(model_input: Any, params: dict[str, Any] | None = None) -> Any:
-        if type(model_input) is ndarray and model_input.dtype == only_dtype:
-            return dict(zip(output_names, run(output_names, {only_name: model_input})))
-        outputs = run(output_names, make_feeds(model_input, inputs))
-        return format_output(model_input, output_names, outputs)
+        if type(model_input) is ndarray:
+            dtype = model_input.dtype
+            if dtype is only_dtype or dtype == only_dtype:
+                return answer(run(output_names, {only_name: model_input}))
+        return predict_any(model_input)
 
     return predict
 

@@ -75,6 +75,54 @@ def test_corrupt_decision_tree_is_refused(tmp_path, data, change, attribute):
     _refused(tmp_path, model, attribute)
 
 
+@pytest.mark.parametrize("batch_nodes", [1, 40, 1 << 18], ids=["tree-each", "mixed", "one"])
+@pytest.mark.parametrize(
+    ("field", "value", "attribute"),
+    [
+        # The smallest tree's own node count: inside the bigger trees' ranges, so only a
+        # bound taken per tree refuses it.
+        ("left_child", "own-count", r"estimators_\[2\]\.tree_\.children_left\[0\] = \d+ "
+                                    r"\(must be in \(0, \d+\)\)"),
+        ("feature", 4, r"estimators_\[2\]\.tree_\.feature\[0\] = 4 \(must be in \[0, 4\)"),
+        ("threshold", np.nan, r"estimators_\[2\]\.tree_\.threshold\[0\] = nan"),
+    ],
+    ids=["child-past-own-tree", "feature-past-width", "nan-threshold"],
+)
+def test_forest_trees_are_each_checked_against_their_own_bounds(
+    tmp_path, data, monkeypatch, batch_nodes, field, value, attribute
+):
+    # The trees of a forest are checked together, in batches of about batch_nodes nodes;
+    # each node is still held to its own tree's node count, and the tree named is the bad one.
+    from sklearn.ensemble import RandomForestClassifier
+
+    from saveur_sklearn import _indices
+
+    monkeypatch.setattr(_indices, "_BATCH_NODES", batch_nodes)
+    X, y, _ = data
+    forest = RandomForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    small = forest.estimators_[2]
+    small.set_params(max_depth=2).fit(X, y)  # a tree with fewer nodes than its siblings
+    assert small.tree_.node_count < min(
+        e.tree_.node_count for i, e in enumerate(forest.estimators_) if i != 2)
+    _edit_nodes(small.tree_, **{field: (0, small.tree_.node_count if value == "own-count"
+                                        else value)})
+    _refused(tmp_path, forest, attribute)
+
+
+def test_sound_forest_loads_whatever_the_batch_size(tmp_path, data, monkeypatch):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from saveur_sklearn import _indices
+
+    X, y, _ = data
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    saveur_sklearn.save_model(forest, tmp_path / "m")
+    for batch_nodes in (1, 30, 1 << 18):
+        monkeypatch.setattr(_indices, "_BATCH_NODES", batch_nodes)
+        loaded = saveur_sklearn.load_model(tmp_path / "m")
+        np.testing.assert_array_equal(loaded.predict(X), forest.predict(X))
+
+
 def test_tree_node_count_beyond_its_node_array_is_refused():
     # scikit-learn's __setstate__ clamps node_count to the node array today; the check keeps
     # the arrays from being read past their end should that ever change.
@@ -343,3 +391,26 @@ def test_kmeans_centres_narrower_than_the_input_are_refused(tmp_path, data):
 def test_attribute_of_the_wrong_kind_is_refused_not_raised_raw(tmp_path, hgb):
     hgb._predictors = 5
     _refused(tmp_path, hgb, r"cannot be checked \(TypeError")
+
+
+def test_walk_skips_scalars_and_classes_but_not_subclasses_of_scalars(data):
+    # Scalars (Python or numpy) and classes hold nothing to check; an instance of a scalar
+    # subclass may carry attributes, and those are walked.
+    from sklearn.tree import DecisionTreeClassifier
+
+    from saveur_sklearn._indices import check_indices
+
+    class Tagged(int):
+        pass
+
+    model = _fitted_tree(data)
+    model.extra_ = [np.int64(3), np.float32(1.5), 7, "s", DecisionTreeClassifier]
+    check_indices(model, "model.skops")
+
+    bad = _fitted_tree(data)
+    _edit_nodes(bad.tree_, feature=(0, 40))
+    tagged = Tagged(3)
+    tagged.inner = bad
+    model.extra_.append(tagged)
+    with pytest.raises(IntegrityError, match=r"extra_\[5\]\.inner\.tree_\.feature\[0\] = 40"):
+        check_indices(model, "model.skops")

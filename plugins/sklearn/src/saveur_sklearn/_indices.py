@@ -79,45 +79,55 @@ class _Walker:
         self.BaseKMeans = _BaseKMeans
         self.seen: set[int] = set()
         self.later: list[tuple[object, str]] = []
+        self.trees: list[tuple[Any, str]] = []
+        self.leaf_types = _leaf_types(np)
 
     def walk(self, model: object) -> None:
         # A path is kept as (parent path, key) pairs and rendered only for an error message:
         # formatting one string per attribute was most of the walk's cost on a forest.
         stack: list[tuple[object, Any]] = [(model, type(model).__name__)]
         np = self.np
-        leaves = (str, bytes, int, float, bool, type)
+        ndarray = np.ndarray
+        # Values with nothing to check inside, by exact type (a subclass may carry
+        # attributes, so it is walked): Python and numpy scalars and None.
+        leaves = self.leaf_types
         seen = self.seen
         while stack:
             obj, path = stack.pop()
             if id(obj) in seen:
                 continue
             seen.add(id(obj))
-            if isinstance(obj, np.ndarray):
+            if isinstance(obj, type):  # a class held as a value: nothing fitted inside
+                continue
+            if isinstance(obj, ndarray):
                 if obj.dtype == object:
                     stack.extend((v, (path, i)) for i, v in enumerate(obj.ravel())
-                                 if v is not None and not isinstance(v, leaves))
+                                 if type(v) not in leaves)
                 continue
             if isinstance(obj, (list, tuple)):
                 stack.extend((v, (path, i)) for i, v in enumerate(obj)
-                             if v is not None and not isinstance(v, leaves))
+                             if type(v) not in leaves)
                 continue
             if isinstance(obj, dict):
                 stack.extend((v, (path, repr(k))) for k, v in obj.items()
-                             if v is not None and not isinstance(v, leaves))
+                             if type(v) not in leaves)
                 continue
             self._check(obj, _Path(path))
             attrs = getattr(obj, "__dict__", None)
             if isinstance(attrs, dict):
                 stack.extend((v, (path, "." + k)) for k, v in attrs.items()
-                             if v is not None and not isinstance(v, leaves)
-                             and not (isinstance(v, np.ndarray) and v.dtype != object))
+                             if type(v) not in leaves
+                             and not (isinstance(v, ndarray) and v.dtype != object))
+        # Every tree's node arrays in one vectorised pass (a forest has hundreds of trees).
+        _check_trees(np, self.trees)
         # Checks that run part of the model: only once everything above has passed.
         for obj, path in self.later:
             self._check_gradient_boosting_width(obj, path)
 
     def _check(self, obj: object, path: str) -> None:
         if isinstance(obj, self.Tree):
-            _check_tree(self.np, obj, path)
+            _check_tree_header(obj, path)
+            self.trees.append((obj, path))
         elif isinstance(obj, self.TreePredictor):
             _check_predictor_nodes(self.np, obj, path)
         elif isinstance(obj, self.binary_trees):
@@ -237,22 +247,27 @@ def _int(value: object, path: str) -> int:
     return int(value)
 
 
-_IDS: list[Any] = []
+_LEAF_TYPES: list[frozenset[type]] = []
 
 
-def _ids(np: Any, n: int) -> Any:
-    """``np.arange(n)``, sliced from one shared array (one allocation per tree adds up)."""
-    if not _IDS or _IDS[0].size < n:
-        _IDS[:] = [np.arange(max(n, 4096), dtype=np.int64)]
-    return _IDS[0][:n]
+def _leaf_types(np: Any) -> frozenset[type]:
+    """The exact types of values the walk skips: Python and numpy scalars, and None."""
+    if not _LEAF_TYPES:
+        scalars = {
+            t for t in set(np.sctypeDict.values())
+            if issubclass(t, (np.number, np.bool_, np.str_, np.bytes_, np.datetime64,
+                              np.timedelta64))
+        }
+        _LEAF_TYPES.append(frozenset({str, bytes, int, float, bool, type(None)} | scalars))
+    return _LEAF_TYPES[0]
 
 
 def _first(mask: Any) -> int:
     return int(mask.nonzero()[0][0])
 
 
-def _check_tree(np: Any, tree: Any, path: str) -> None:
-    """A decision tree's node arrays (sklearn.tree._tree.Tree)."""
+def _check_tree_header(tree: Any, path: str) -> None:
+    """A decision tree's counts, checked before any of its node arrays is read."""
     # node_count comes from the file apart from the node array itself (capacity): reading
     # the node arrays before this check would read past the end.
     n, capacity = tree.node_count, tree.capacity
@@ -260,25 +275,73 @@ def _check_tree(np: Any, tree: Any, path: str) -> None:
         raise _Bad(f"{path}.node_count = {n} (the node array holds {capacity})")
     if tree.n_features < 1 or tree.n_outputs < 1:
         raise _Bad(f"{path}.n_features = {tree.n_features}, n_outputs = {tree.n_outputs}")
-    nodes = tree.__getstate__()["nodes"]
-    left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
+
+
+def _check_tree(np: Any, tree: Any, path: str) -> None:
+    """A decision tree's node arrays (sklearn.tree._tree.Tree)."""
+    _check_tree_header(tree, path)
+    _check_trees(np, [(tree, path)])
+
+
+#: Nodes checked in one vectorised pass: bounds the temporary arrays of a huge forest.
+_BATCH_NODES = 1 << 18
+
+
+def _check_trees(np: Any, trees: list[tuple[Any, str]]) -> None:
+    """The arrays of trees whose headers passed, many trees to each vectorised pass.
+
+    Per-tree numpy calls were most of a forest's check; here the child, feature and
+    threshold arrays of a batch of trees are joined and every node is tested against its
+    own tree's bounds (node count, input width). The detailed pass that names what is wrong
+    runs only on the first tree that fails.
+    """
+    start = total = 0
+    for i, (tree, _) in enumerate(trees):
+        total += tree.node_count
+        if total >= _BATCH_NODES or i == len(trees) - 1:
+            _check_tree_batch(np, trees[start:i + 1])
+            start, total = i + 1, 0
+    for tree, path in trees:
+        n_classes = np.asarray(tree.n_classes)
+        expected = (tree.node_count, tree.n_outputs, tree.max_n_classes)
+        if tree.value.shape != expected or n_classes.shape != (tree.n_outputs,) or not (
+                1 <= min(counts := n_classes.tolist())
+                and max(counts) <= tree.max_n_classes):
+            raise _Bad(f"{path}.value has shape {tree.value.shape}, n_classes "
+                       f"{n_classes.tolist()} (expected {expected})")
+
+
+def _check_tree_batch(np: Any, trees: list[tuple[Any, str]]) -> None:
+    nodes = [tree.__getstate__()["nodes"] for tree, _ in trees]
+    if len(trees) == 1:
+        tree = trees[0][0]
+        left, right = nodes[0]["left_child"], nodes[0]["right_child"]
+        feature, threshold = nodes[0]["feature"], nodes[0]["threshold"]
+        n, width, ids = tree.node_count, tree.n_features, np.arange(tree.node_count)
+        ends = None
+    else:
+        sizes = np.array([tree.node_count for tree, _ in trees], dtype=np.int64)
+        ends = np.cumsum(sizes)
+        left = np.concatenate([a["left_child"] for a in nodes])
+        right = np.concatenate([a["right_child"] for a in nodes])
+        feature = np.concatenate([a["feature"] for a in nodes])
+        threshold = np.concatenate([a["threshold"] for a in nodes])
+        # Per node: its index within its own tree, that tree's node count and input width.
+        n = np.repeat(sizes, sizes)
+        width = np.repeat(np.array([tree.n_features for tree, _ in trees], dtype=np.int64),
+                          sizes)
+        ids = np.arange(int(ends[-1])) - np.repeat(ends - sizes, sizes)
     leaf = left == _LEAF
-    ids = _ids(np, n)
-    # One combined test for the common case (a sound tree); the detailed pass below only
-    # runs to name what is wrong.
+    # Children come after their parent in every tree scikit-learn builds: this bounds the
+    # walk from the root and rules out cycles.
     ok = leaf == (right == _LEAF)
     ok &= np.where(leaf, feature == _UNDEFINED,
                    (left > ids) & (left < n) & (right > ids) & (right < n)
-                   & (feature >= 0) & (feature < tree.n_features)
-                   & ~np.isnan(nodes["threshold"]))
+                   & (feature >= 0) & (feature < width) & ~np.isnan(threshold))
     if not ok.all():
-        _explain_tree(np, tree, nodes, path)
-    n_classes = np.asarray(tree.n_classes)
-    expected = (n, tree.n_outputs, tree.max_n_classes)
-    if tree.value.shape != expected or n_classes.shape != (tree.n_outputs,) or not (
-            1 <= n_classes.min() and n_classes.max() <= tree.max_n_classes):
-        raise _Bad(f"{path}.value has shape {tree.value.shape}, n_classes "
-                   f"{n_classes.tolist()} (expected {expected})")
+        k = 0 if ends is None else int(np.searchsorted(ends, _first(~ok), side="right"))
+        tree, path = trees[k]
+        _explain_tree(np, tree, nodes[k], path)
 
 
 def _explain_tree(np: Any, tree: Any, nodes: Any, path: str) -> None:

@@ -194,17 +194,20 @@ def _load_skops(
     path: Path, *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
 ) -> object:
     data = path.read_bytes()
-    if not trust_code:
-        _check_expansion(data, rel_name)
     try:
         # One pass: build skops' tree of nodes (no object created), audit, then construct.
         from skops.io._audit import get_tree
         from skops.io._utils import read_schema
     except ImportError:  # a skops without these internals: the public two-pass route
+        if not trust_code:
+            _check_expansion(data, rel_name)
         return _load_skops_public(data, rel_name=rel_name, trust_code=trust_code,
                                   trusted_types=trusted_types)
     try:
+        # The zip's directory is read once, for the size check and for skops.
         with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
+            if not trust_code:
+                _check_expanded_size(zf, len(data), rel_name)
             schema, load_context = read_schema(zf)
             tree = get_tree(schema, load_context, trusted=None)
             types, functions = audit(tree)
@@ -231,13 +234,18 @@ def _check_expansion(data: bytes, rel_name: str) -> None:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
-            total = sum(info.file_size for info in zf.infolist())
+            _check_expanded_size(zf, len(data), rel_name)
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
-    limit = max(_EXPANSION_FLOOR, _MAX_EXPANSION * len(data))
+
+
+def _check_expanded_size(zf: zipfile.ZipFile, size: int, rel_name: str) -> None:
+    """:func:`_check_expansion` of an open zip of ``size`` bytes, before any member is read."""
+    total = sum(info.file_size for info in zf.infolist())
+    limit = max(_EXPANSION_FLOOR, _MAX_EXPANSION * size)
     if total > limit:
         raise IntegrityError(
-            f"model file {rel_name!r} expands to {total:,} bytes from {len(data):,} (more than "
+            f"model file {rel_name!r} expands to {total:,} bytes from {size:,} (more than "
             f"{limit:,}): refused as a possible zip bomb; load with trust_code=True if you "
             "trust its source"
         )

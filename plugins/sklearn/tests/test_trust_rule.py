@@ -152,3 +152,30 @@ def test_fast_audit_finds_exactly_what_skops_finds(kind):
         schema, context = read_schema(zf)
         tree = get_tree(schema, context, trusted=None)
         assert unsafe_types(tree) == tree.get_unsafe_set()
+
+
+
+@pytest.mark.parametrize(
+    "kind", ["boosting", "columns", "custom", "forest", "function", "partial", "pipeline", "ufunc"]
+)
+def test_save_time_audit_reads_names_only_and_matches_skops(kind, monkeypatch):
+    # At save the dump is audited without reading its array members; the names it reports
+    # (written to MLmodel for MLflow, checked for importability) are skops' own.
+    import zipfile
+
+    import skops.io
+
+    from saveur_sklearn import _formats
+
+    data = skops.io.dumps(_models()[kind])
+    expected = sorted(skops.io.get_untrusted_types(data=data))
+    read = []
+    real_read = zipfile.ZipFile.read
+
+    def spy(self, name, *args):
+        read.append(name)
+        return real_read(self, name, *args)
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", spy)
+    assert _formats._untrusted_types(data) == expected
+    assert read == ["schema.json"]

@@ -162,8 +162,9 @@ def load(
     """Read a model file; skops types are checked against the loader's trust list first."""
     require_modules(serialization_format, "loading")
     if serialization_format == SKOPS:
-        return _load_skops(path, rel_name=rel_name, trust_code=trust_code,
-                           trusted_types=trusted_types)
+        return _load_skops(
+            path, rel_name=rel_name, trust_code=trust_code, trusted_types=trusted_types
+        )
     require_trust(trust_code, f"loading model file {rel_name!r} ({serialization_format})")
     with open(path, "rb") as f:
         if serialization_format == CLOUDPICKLE:
@@ -206,8 +207,9 @@ def _load_skops(
     except ImportError:  # a skops without these internals: the public two-pass route
         if not trust_code:
             _check_expansion(data, rel_name)
-        return _load_skops_public(data, rel_name=rel_name, trust_code=trust_code,
-                                  trusted_types=trusted_types)
+        return _load_skops_public(
+            data, rel_name=rel_name, trust_code=trust_code, trusted_types=trusted_types
+        )
     try:
         # The zip's directory is read once, for the size check and for skops.
         with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
@@ -216,8 +218,13 @@ def _load_skops(
             schema, load_context = read_schema(zf)
             tree = get_tree(schema, load_context, trusted=None)
             types, functions = audit(tree)
-            _check_types(types, rel_name=rel_name, trust_code=trust_code,
-                         trusted_types=trusted_types, functions=functions)
+            _check_types(
+                types,
+                rel_name=rel_name,
+                trust_code=trust_code,
+                trusted_types=trusted_types,
+                functions=functions,
+            )
             model = tree.construct()
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
@@ -347,8 +354,12 @@ def _load_skops_public(
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
     # Without skops' internals types and functions cannot be told apart: a name passes if
     # either list vouches for it.
-    _check_types({u for u in unsafe if not is_vouched_function(u)}, rel_name=rel_name,
-                 trust_code=trust_code, trusted_types=trusted_types)
+    _check_types(
+        {u for u in unsafe if not is_vouched_function(u)},
+        rel_name=rel_name,
+        trust_code=trust_code,
+        trusted_types=trusted_types,
+    )
     model = skops.io.loads(data, trusted=sorted(unsafe))
     if not trust_code:
         check_indices(model, rel_name)

@@ -118,7 +118,8 @@ _PLAIN = frozenset({str, bytes, int, float, bool, complex, type(None)})
 @lru_cache(maxsize=1)
 def _plain_with_numpy(np: Any) -> frozenset[type]:
     scalars = {
-        t for t in set(np.sctypeDict.values())
+        t
+        for t in set(np.sctypeDict.values())
         if issubclass(t, (np.number, np.bool_, np.str_, np.bytes_))
     }
     return _PLAIN | scalars | {np.ndarray}

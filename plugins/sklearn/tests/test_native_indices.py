@@ -66,13 +66,75 @@ def _inner_node(tree):
         (lambda t: {"feature": (0, -3)}, r"tree_\.feature\[0\] = -3"),
         (lambda t: {"threshold": (0, np.nan)}, r"tree_\.threshold\[0\] = nan"),
     ],
-    ids=["child-past-end", "child-is-itself", "cycle-to-root", "negative-child",
-         "half-leaf", "feature-past-width", "negative-feature", "nan-threshold"],
+    ids=[
+        "child-past-end",
+        "child-is-itself",
+        "cycle-to-root",
+        "negative-child",
+        "half-leaf",
+        "feature-past-width",
+        "negative-feature",
+        "nan-threshold",
+    ],
 )
 def test_corrupt_decision_tree_is_refused(tmp_path, data, change, attribute):
     model = _fitted_tree(data)
     _edit_nodes(model.tree_, **change(model.tree_))
     _refused(tmp_path, model, attribute)
+
+
+@pytest.mark.parametrize("batch_nodes", [1, 40, 1 << 18], ids=["tree-each", "mixed", "one"])
+@pytest.mark.parametrize(
+    ("field", "value", "attribute"),
+    [
+        # The smallest tree's own node count: inside the bigger trees' ranges, so only a
+        # bound taken per tree refuses it.
+        (
+            "left_child",
+            "own-count",
+            r"estimators_\[2\]\.tree_\.children_left\[0\] = \d+ "
+            r"\(must be in \(0, \d+\)\)",
+        ),
+        ("feature", 4, r"estimators_\[2\]\.tree_\.feature\[0\] = 4 \(must be in \[0, 4\)"),
+        ("threshold", np.nan, r"estimators_\[2\]\.tree_\.threshold\[0\] = nan"),
+    ],
+    ids=["child-past-own-tree", "feature-past-width", "nan-threshold"],
+)
+def test_forest_trees_are_each_checked_against_their_own_bounds(
+    tmp_path, data, monkeypatch, batch_nodes, field, value, attribute
+):
+    # The trees of a forest are checked together, in batches of about batch_nodes nodes;
+    # each node is still held to its own tree's node count, and the tree named is the bad one.
+    from sklearn.ensemble import RandomForestClassifier
+
+    from saveur_sklearn import _indices
+
+    monkeypatch.setattr(_indices, "_BATCH_NODES", batch_nodes)
+    X, y, _ = data
+    forest = RandomForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    small = forest.estimators_[2]
+    small.set_params(max_depth=2).fit(X, y)  # a tree with fewer nodes than its siblings
+    assert small.tree_.node_count < min(
+        e.tree_.node_count for i, e in enumerate(forest.estimators_) if i != 2
+    )
+    _edit_nodes(
+        small.tree_, **{field: (0, small.tree_.node_count if value == "own-count" else value)}
+    )
+    _refused(tmp_path, forest, attribute)
+
+
+def test_sound_forest_loads_whatever_the_batch_size(tmp_path, data, monkeypatch):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from saveur_sklearn import _indices
+
+    X, y, _ = data
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    saveur_sklearn.save_model(forest, tmp_path / "m")
+    for batch_nodes in (1, 30, 1 << 18):
+        monkeypatch.setattr(_indices, "_BATCH_NODES", batch_nodes)
+        loaded = saveur_sklearn.load_model(tmp_path / "m")
+        np.testing.assert_array_equal(loaded.predict(X), forest.predict(X))
 
 
 def test_tree_node_count_beyond_its_node_array_is_refused():
@@ -142,8 +204,9 @@ def hgb(data):
     cats = np.random.RandomState(1).randint(0, 5, len(X))
     Xc = np.c_[cats, X[:, 1:]]
     y = np.isin(cats, [1, 3]) * 3.0 + 0.1 * X[:, 1]  # the root splits on the category
-    return HistGradientBoostingRegressor(max_iter=2, categorical_features=[0],
-                                         random_state=0).fit(Xc, y)
+    return HistGradientBoostingRegressor(max_iter=2, categorical_features=[0], random_state=0).fit(
+        Xc, y
+    )
 
 
 def _predictor(model):
@@ -161,23 +224,44 @@ def _categorical_node(nodes):
 @pytest.mark.parametrize(
     ("change", "attribute"),
     [
-        (lambda p, m: p.nodes["left"].__setitem__(0, 10_000),
-         r"_predictors\[0\]\[0\]\.nodes\[0\]\.left = 10000"),
-        (lambda p, m: p.nodes["right"].__setitem__(0, 0),
-         r"_predictors\[0\]\[0\]\.nodes\[0\]\.right = 0"),
-        (lambda p, m: p.nodes["feature_idx"].__setitem__(0, 17),
-         r"_predictors\[0\]\[0\]\.nodes\[0\]\.feature_idx = 17"),
-        (lambda p, m: p.nodes["bitset_idx"].__setitem__(_categorical_node(p.nodes), 50),
-         r"bitset_idx = 50"),
-        (lambda p, m: setattr(p, "raw_left_cat_bitsets", p.raw_left_cat_bitsets[:, :4].copy()),
-         r"raw_left_cat_bitsets has shape"),
-        (lambda p, m: m._bin_mapper.bin_thresholds_[0].__setitem__(0, 300.0),
-         r"bin_thresholds_\[0\] holds category 300"),
-        (lambda p, m: m._bin_mapper.is_categorical_.__setitem__(0, 0),
-         r"splits on feature 0 as categorical"),
+        (
+            lambda p, m: p.nodes["left"].__setitem__(0, 10_000),
+            r"_predictors\[0\]\[0\]\.nodes\[0\]\.left = 10000",
+        ),
+        (
+            lambda p, m: p.nodes["right"].__setitem__(0, 0),
+            r"_predictors\[0\]\[0\]\.nodes\[0\]\.right = 0",
+        ),
+        (
+            lambda p, m: p.nodes["feature_idx"].__setitem__(0, 17),
+            r"_predictors\[0\]\[0\]\.nodes\[0\]\.feature_idx = 17",
+        ),
+        (
+            lambda p, m: p.nodes["bitset_idx"].__setitem__(_categorical_node(p.nodes), 50),
+            r"bitset_idx = 50",
+        ),
+        (
+            lambda p, m: setattr(p, "raw_left_cat_bitsets", p.raw_left_cat_bitsets[:, :4].copy()),
+            r"raw_left_cat_bitsets has shape",
+        ),
+        (
+            lambda p, m: m._bin_mapper.bin_thresholds_[0].__setitem__(0, 300.0),
+            r"bin_thresholds_\[0\] holds category 300",
+        ),
+        (
+            lambda p, m: m._bin_mapper.is_categorical_.__setitem__(0, 0),
+            r"splits on feature 0 as categorical",
+        ),
     ],
-    ids=["left-past-end", "right-to-itself", "feature-past-width", "bitset-row-past-end",
-         "short-bitsets", "category-past-bitset", "categorical-split-on-numeric-feature"],
+    ids=[
+        "left-past-end",
+        "right-to-itself",
+        "feature-past-width",
+        "bitset-row-past-end",
+        "short-bitsets",
+        "category-past-bitset",
+        "categorical-split-on-numeric-feature",
+    ],
 )
 def test_corrupt_hist_gradient_boosting_is_refused(tmp_path, hgb, change, attribute):
     change(_predictor(hgb), hgb)
@@ -218,8 +302,15 @@ def _with(array, i, field=None, value=None):
         (6, lambda n: n + 2, r"_tree\.node_data has"),
         (3, lambda b: np.ascontiguousarray(np.asarray(b)[:, :1]), r"_tree\.node_bounds"),
     ],
-    ids=["index-past-end", "negative-index", "range-past-end", "negative-start",
-         "inner-node-without-children", "node-count", "bounds-shape"],
+    ids=[
+        "index-past-end",
+        "negative-index",
+        "range-past-end",
+        "negative-start",
+        "inner-node-without-children",
+        "node-count",
+        "bounds-shape",
+    ],
 )
 def test_corrupt_kd_tree_is_refused(tmp_path, knn, index, change, attribute):
     _edit_binary_tree(knn._tree, index, change)
@@ -230,8 +321,9 @@ def test_weighted_metric_of_the_wrong_size_is_refused(tmp_path, data):
     from sklearn.neighbors import KNeighborsRegressor
 
     X, _, y = data
-    model = KNeighborsRegressor(algorithm="ball_tree", metric="minkowski",
-                                metric_params={"w": np.ones(4)}).fit(X, y)
+    model = KNeighborsRegressor(
+        algorithm="ball_tree", metric="minkowski", metric_params={"w": np.ones(4)}
+    ).fit(X, y)
     metric = model._tree.__getstate__()[11]
     p, _vec, mat = metric.__getstate__()[:3]
     metric.__setstate__((p, np.ones(2), mat))
@@ -258,18 +350,30 @@ def svc(data):
 @pytest.mark.parametrize(
     ("change", "attribute"),
     [
-        (lambda m: setattr(m, "_n_support", (m._n_support * 40).astype(np.int32)),
-         r"_n_support sums to"),
-        (lambda m: setattr(m, "_n_support", np.array([-5, 3, 2], dtype=np.int32)),
-         r"_n_support = \[-5, 3, 2\]"),
+        (
+            lambda m: setattr(m, "_n_support", (m._n_support * 40).astype(np.int32)),
+            r"_n_support sums to",
+        ),
+        (
+            lambda m: setattr(m, "_n_support", np.array([-5, 3, 2], dtype=np.int32)),
+            r"_n_support = \[-5, 3, 2\]",
+        ),
         (lambda m: setattr(m, "_dual_coef_", m._dual_coef_[:1].copy()), r"dual_coef_ has shape"),
         (lambda m: setattr(m, "_intercept_", m._intercept_[:1].copy()), r"intercept_ has shape"),
-        (lambda m: setattr(m, "support_vectors_", m.support_vectors_[:, :2].copy()),
-         r"support_vectors_ has shape"),
+        (
+            lambda m: setattr(m, "support_vectors_", m.support_vectors_[:, :2].copy()),
+            r"support_vectors_ has shape",
+        ),
         (lambda m: setattr(m, "_probA", np.ones(7)), r"_probA has 7 entries"),
     ],
-    ids=["support-count", "negative-support-count", "dual-coef-rows", "intercepts",
-         "support-vector-width", "probability-pairs"],
+    ids=[
+        "support-count",
+        "negative-support-count",
+        "dual-coef-rows",
+        "intercepts",
+        "support-vector-width",
+        "probability-pairs",
+    ],
 )
 def test_corrupt_libsvm_model_is_refused(tmp_path, svc, change, attribute):
     change(svc)
@@ -292,8 +396,7 @@ def test_vectorizer_reading_files_named_by_the_request_is_refused(tmp_path, valu
 
     model = TfidfVectorizer().fit(["alpha beta", "beta gamma"])
     model.input = value
-    _refused(tmp_path, model, rf"TfidfVectorizer\.input = '{value}'",
-             pyfunc_predict_fn="transform")
+    _refused(tmp_path, model, rf"TfidfVectorizer\.input = '{value}'", pyfunc_predict_fn="transform")
 
 
 def test_trust_code_skips_the_checks(tmp_path, data):
@@ -318,8 +421,9 @@ def test_vocabulary_index_past_the_matrix_width_is_refused(tmp_path, kind):
         model = DictVectorizer().fit([{"alpha": 1, "beta": 2}])
         term = "beta"
     model.vocabulary_[term] = 1 << 30
-    _refused(tmp_path, model, rf"vocabulary_\['{term}'\] = 1073741824",
-             pyfunc_predict_fn="transform")
+    _refused(
+        tmp_path, model, rf"vocabulary_\['{term}'\] = 1073741824", pyfunc_predict_fn="transform"
+    )
 
 
 def test_one_hot_output_width_disagreeing_with_its_categories_is_refused(tmp_path, data):
@@ -328,8 +432,12 @@ def test_one_hot_output_width_disagreeing_with_its_categories_is_refused(tmp_pat
     X = data[0].round()
     model = OneHotEncoder(handle_unknown="ignore").fit(X)
     model._n_features_outs = [1] * len(model._n_features_outs)
-    _refused(tmp_path, model, r"OneHotEncoder\._n_features_outs = \[1, 1, 1, 1\]",
-             pyfunc_predict_fn="transform")
+    _refused(
+        tmp_path,
+        model,
+        r"OneHotEncoder\._n_features_outs = \[1, 1, 1, 1\]",
+        pyfunc_predict_fn="transform",
+    )
 
 
 def test_kmeans_centres_narrower_than_the_input_are_refused(tmp_path, data):
@@ -343,3 +451,26 @@ def test_kmeans_centres_narrower_than_the_input_are_refused(tmp_path, data):
 def test_attribute_of_the_wrong_kind_is_refused_not_raised_raw(tmp_path, hgb):
     hgb._predictors = 5
     _refused(tmp_path, hgb, r"cannot be checked \(TypeError")
+
+
+def test_walk_skips_scalars_and_classes_but_not_subclasses_of_scalars(data):
+    # Scalars (Python or numpy) and classes hold nothing to check; an instance of a scalar
+    # subclass may carry attributes, and those are walked.
+    from sklearn.tree import DecisionTreeClassifier
+
+    from saveur_sklearn._indices import check_indices
+
+    class Tagged(int):
+        pass
+
+    model = _fitted_tree(data)
+    model.extra_ = [np.int64(3), np.float32(1.5), 7, "s", DecisionTreeClassifier]
+    check_indices(model, "model.skops")
+
+    bad = _fitted_tree(data)
+    _edit_nodes(bad.tree_, feature=(0, 40))
+    tagged = Tagged(3)
+    tagged.inner = bad
+    model.extra_.append(tagged)
+    with pytest.raises(IntegrityError, match=r"extra_\[5\]\.inner\.tree_\.feature\[0\] = 40"):
+        check_indices(model, "model.skops")

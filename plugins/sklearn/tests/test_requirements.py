@@ -151,3 +151,18 @@ def test_save_writes_the_held_distribution_into_requirements(custom_dist, tmp_pa
     model = make_pipeline(AddOne(), LogisticRegression()).fit(*xy)
     saveur.save_model(model, tmp_path / "m", flavor="sklearn", serialization_format="cloudpickle")
     assert custom_dist in (tmp_path / "m" / "requirements.txt").read_text().splitlines()
+
+
+def test_parts_beside_arrays_and_scalars_are_found_in_every_member(custom_dist, xy):
+    # Arrays and numbers are skipped without a walk, and a class's modules are looked up
+    # once per class: parts held by later members of an ensemble are still found.
+    import numpy as np
+    from custom_estimators import AddOne
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    bag = BaggingClassifier(DecisionTreeClassifier(), n_estimators=3, random_state=0).fit(*xy)
+    assert _requirements.held_distributions(bag) == ["scikit-learn"]
+    last = bag.estimators_[-1]
+    last.extra_ = [np.zeros(3), np.int64(2), 1.5, {"step": AddOne()}]
+    assert _requirements.held_distributions(bag) == ["custom-estimators", "scikit-learn"]

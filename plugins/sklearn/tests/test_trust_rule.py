@@ -75,15 +75,19 @@ def test_does_not_vouch_for(name, why):
 def test_vouched_functions_are_a_short_list():
     assert is_vouched_function("sklearn.utils.validation.check_array")
     assert is_vouched_function("sklearn.feature_selection._univariate_selection.f_classif")
-    for name in ("numpy.load", "builtins.eval", "sklearn.datasets.fetch_openml",
-                 "sklearn.tree._tree.Tree", "numpy.lib.format.open_memmap"):
+    for name in (
+        "numpy.load",
+        "builtins.eval",
+        "sklearn.datasets.fetch_openml",
+        "sklearn.tree._tree.Tree",
+        "numpy.lib.format.open_memmap",
+    ):
         assert not is_vouched_function(name), name
 
 
 def test_unvouched_checks_functions_against_the_function_list():
     # A vouched type named where a function is expected is still refused, and the reverse.
-    refused = unvouched({"sklearn.utils.validation.check_array"}, (),
-                        {"sklearn.tree._tree.Tree"})
+    refused = unvouched({"sklearn.utils.validation.check_array"}, (), {"sklearn.tree._tree.Tree"})
     assert refused == ["sklearn.tree._tree.Tree", "sklearn.utils.validation.check_array"]
 
 
@@ -152,3 +156,29 @@ def test_fast_audit_finds_exactly_what_skops_finds(kind):
         schema, context = read_schema(zf)
         tree = get_tree(schema, context, trusted=None)
         assert unsafe_types(tree) == tree.get_unsafe_set()
+
+
+@pytest.mark.parametrize(
+    "kind", ["boosting", "columns", "custom", "forest", "function", "partial", "pipeline", "ufunc"]
+)
+def test_save_time_audit_reads_names_only_and_matches_skops(kind, monkeypatch):
+    # At save the dump is audited without reading its array members; the names it reports
+    # (written to MLmodel for MLflow, checked for importability) are skops' own.
+    import zipfile
+
+    import skops.io
+
+    from saveur_sklearn import _formats
+
+    data = skops.io.dumps(_models()[kind])
+    expected = sorted(skops.io.get_untrusted_types(data=data))
+    read = []
+    real_read = zipfile.ZipFile.read
+
+    def spy(self, name, *args):
+        read.append(name)
+        return real_read(self, name, *args)
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", spy)
+    assert _formats._untrusted_types(data) == expected
+    assert read == ["schema.json"]

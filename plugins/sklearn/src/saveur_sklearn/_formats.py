@@ -116,7 +116,12 @@ def _untrusted_types(data: bytes) -> list[str]:
         return skops_io.get_untrusted_types(data=data)
     with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
         schema, load_context = read_schema(zf)
-        return sorted(unsafe_types(get_tree(schema, load_context, trusted=None)))
+        try:
+            # Our own dump, audited for names only: its array members are not read.
+            return sorted(unsafe_types(get_tree(schema, _names_only(load_context), trusted=None)))
+        except Exception:  # a skops whose nodes read their content when built: read it
+            schema, load_context = read_schema(zf)
+            return sorted(unsafe_types(get_tree(schema, load_context, trusted=None)))
 
 
 def _check_importable(model: object, type_names: list[str]) -> None:
@@ -156,8 +161,9 @@ def load(
     """Read a model file; skops types are checked against the loader's trust list first."""
     require_modules(serialization_format, "loading")
     if serialization_format == SKOPS:
-        return _load_skops(path, rel_name=rel_name, trust_code=trust_code,
-                           trusted_types=trusted_types)
+        return _load_skops(
+            path, rel_name=rel_name, trust_code=trust_code, trusted_types=trusted_types
+        )
     require_trust(trust_code, f"loading model file {rel_name!r} ({serialization_format})")
     with open(path, "rb") as f:
         if serialization_format == CLOUDPICKLE:
@@ -193,23 +199,32 @@ def _load_skops(
     path: Path, *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
 ) -> object:
     data = path.read_bytes()
-    if not trust_code:
-        _check_expansion(data, rel_name)
     import_skops_io()
     try:
         # One pass: build skops' tree of nodes (no object created), audit, then construct.
         from skops.io._audit import get_tree
         from skops.io._utils import read_schema
     except ImportError:  # a skops without these internals: the public two-pass route
-        return _load_skops_public(data, rel_name=rel_name, trust_code=trust_code,
-                                  trusted_types=trusted_types)
+        if not trust_code:
+            _check_expansion(data, rel_name)
+        return _load_skops_public(
+            data, rel_name=rel_name, trust_code=trust_code, trusted_types=trusted_types
+        )
     try:
+        # The zip's directory is read once, for the size check and for skops.
         with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
+            if not trust_code:
+                _check_expanded_size(zf, len(data), rel_name)
             schema, load_context = read_schema(zf)
             tree = get_tree(schema, load_context, trusted=None)
             types, functions = audit(tree)
-            _check_types(types, rel_name=rel_name, trust_code=trust_code,
-                         trusted_types=trusted_types, functions=functions)
+            _check_types(
+                types,
+                rel_name=rel_name,
+                trust_code=trust_code,
+                trusted_types=trusted_types,
+                functions=functions,
+            )
             model = tree.construct()
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
@@ -231,13 +246,18 @@ def _check_expansion(data: bytes, rel_name: str) -> None:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data), "r") as zf:
-            total = sum(info.file_size for info in zf.infolist())
+            _check_expanded_size(zf, len(data), rel_name)
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
-    limit = max(_EXPANSION_FLOOR, _MAX_EXPANSION * len(data))
+
+
+def _check_expanded_size(zf: zipfile.ZipFile, size: int, rel_name: str) -> None:
+    """:func:`_check_expansion` of an open zip of ``size`` bytes, before any member is read."""
+    total = sum(info.file_size for info in zf.infolist())
+    limit = max(_EXPANSION_FLOOR, _MAX_EXPANSION * size)
     if total > limit:
         raise IntegrityError(
-            f"model file {rel_name!r} expands to {total:,} bytes from {len(data):,} (more than "
+            f"model file {rel_name!r} expands to {total:,} bytes from {size:,} (more than "
             f"{limit:,}): refused as a possible zip bomb; load with trust_code=True if you "
             "trust its source"
         )
@@ -302,6 +322,27 @@ def audit(tree: Any) -> tuple[set[str], set[str]]:
     return found, functions
 
 
+class _NoContent:
+    """A skops file's zip whose members read as empty: for auditing names, not content."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self._zf = zf
+
+    def read(self, name: str) -> bytes:
+        return b""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._zf, name)
+
+
+def _names_only(load_context: Any) -> Any:
+    """``load_context`` for a skops tree built only to be audited (array and byte members,
+    which the audit skips, are not read from the zip)."""
+    import dataclasses
+
+    return dataclasses.replace(load_context, src=_NoContent(load_context.src), memo={})
+
+
 def _load_skops_public(
     data: bytes, *, rel_name: str, trust_code: bool, trusted_types: tuple[str, ...]
 ) -> object:
@@ -313,8 +354,12 @@ def _load_skops_public(
         raise IntegrityError(f"model file {rel_name!r} is not a valid skops file: {e}") from e
     # Without skops' internals types and functions cannot be told apart: a name passes if
     # either list vouches for it.
-    _check_types({u for u in unsafe if not is_vouched_function(u)}, rel_name=rel_name,
-                 trust_code=trust_code, trusted_types=trusted_types)
+    _check_types(
+        {u for u in unsafe if not is_vouched_function(u)},
+        rel_name=rel_name,
+        trust_code=trust_code,
+        trusted_types=trusted_types,
+    )
     model = skops_io.loads(data, trusted=sorted(unsafe))
     if not trust_code:
         check_indices(model, rel_name)

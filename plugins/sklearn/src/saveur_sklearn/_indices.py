@@ -79,45 +79,56 @@ class _Walker:
         self.BaseKMeans = _BaseKMeans
         self.seen: set[int] = set()
         self.later: list[tuple[object, str]] = []
+        self.trees: list[tuple[Any, str]] = []
+        self.leaf_types = _leaf_types(np)
 
     def walk(self, model: object) -> None:
         # A path is kept as (parent path, key) pairs and rendered only for an error message:
         # formatting one string per attribute was most of the walk's cost on a forest.
         stack: list[tuple[object, Any]] = [(model, type(model).__name__)]
         np = self.np
-        leaves = (str, bytes, int, float, bool, type)
+        ndarray = np.ndarray
+        # Values with nothing to check inside, by exact type (a subclass may carry
+        # attributes, so it is walked): Python and numpy scalars and None.
+        leaves = self.leaf_types
         seen = self.seen
         while stack:
             obj, path = stack.pop()
             if id(obj) in seen:
                 continue
             seen.add(id(obj))
-            if isinstance(obj, np.ndarray):
+            if isinstance(obj, type):  # a class held as a value: nothing fitted inside
+                continue
+            if isinstance(obj, ndarray):
                 if obj.dtype == object:
-                    stack.extend((v, (path, i)) for i, v in enumerate(obj.ravel())
-                                 if v is not None and not isinstance(v, leaves))
+                    stack.extend(
+                        (v, (path, i)) for i, v in enumerate(obj.ravel()) if type(v) not in leaves
+                    )
                 continue
             if isinstance(obj, (list, tuple)):
-                stack.extend((v, (path, i)) for i, v in enumerate(obj)
-                             if v is not None and not isinstance(v, leaves))
+                stack.extend((v, (path, i)) for i, v in enumerate(obj) if type(v) not in leaves)
                 continue
             if isinstance(obj, dict):
-                stack.extend((v, (path, repr(k))) for k, v in obj.items()
-                             if v is not None and not isinstance(v, leaves))
+                stack.extend((v, (path, repr(k))) for k, v in obj.items() if type(v) not in leaves)
                 continue
             self._check(obj, _Path(path))
             attrs = getattr(obj, "__dict__", None)
             if isinstance(attrs, dict):
-                stack.extend((v, (path, "." + k)) for k, v in attrs.items()
-                             if v is not None and not isinstance(v, leaves)
-                             and not (isinstance(v, np.ndarray) and v.dtype != object))
+                stack.extend(
+                    (v, (path, "." + k))
+                    for k, v in attrs.items()
+                    if type(v) not in leaves and not (isinstance(v, ndarray) and v.dtype != object)
+                )
+        # Every tree's node arrays in one vectorised pass (a forest has hundreds of trees).
+        _check_trees(np, self.trees)
         # Checks that run part of the model: only once everything above has passed.
         for obj, path in self.later:
             self._check_gradient_boosting_width(obj, path)
 
     def _check(self, obj: object, path: str) -> None:
         if isinstance(obj, self.Tree):
-            _check_tree(self.np, obj, path)
+            _check_tree_header(obj, path)
+            self.trees.append((obj, path))
         elif isinstance(obj, self.TreePredictor):
             _check_predictor_nodes(self.np, obj, path)
         elif isinstance(obj, self.binary_trees):
@@ -158,16 +169,20 @@ class _Walker:
             if not isinstance(tree, self.Tree):
                 continue
             if tree.n_features > width:
-                raise _Bad(f"{path}.estimators_[{i}].tree_.n_features = {tree.n_features} "
-                           f"(the ensemble takes {width} features)")
+                raise _Bad(
+                    f"{path}.estimators_[{i}].tree_.n_features = {tree.n_features} "
+                    f"(the ensemble takes {width} features)"
+                )
             if features is not None:
                 try:
                     subset = len(features[i])
                 except (TypeError, IndexError):
                     raise _Bad(f"{path}.estimators_features_[{i}] (missing)") from None
                 if tree.n_features > subset:
-                    raise _Bad(f"{path}.estimators_[{i}].tree_.n_features = "
-                               f"{tree.n_features} (its feature subset has {subset})")
+                    raise _Bad(
+                        f"{path}.estimators_[{i}].tree_.n_features = "
+                        f"{tree.n_features} (its feature subset has {subset})"
+                    )
         if hasattr(obj, "n_trees_per_iteration_") and hasattr(obj, "init_"):
             self._check_gradient_boosting_shape(obj, path)
 
@@ -179,16 +194,20 @@ class _Walker:
             raise _Bad(f"{path}.estimators_ (not a 2-D array of trees)")
         k = est.shape[1]
         if k != _int(obj.n_trees_per_iteration_, f"{path}.n_trees_per_iteration_"):
-            raise _Bad(f"{path}.estimators_ has {k} trees per stage, "
-                       f"n_trees_per_iteration_ is {obj.n_trees_per_iteration_}")
+            raise _Bad(
+                f"{path}.estimators_ has {k} trees per stage, "
+                f"n_trees_per_iteration_ is {obj.n_trees_per_iteration_}"
+            )
         for i, member in enumerate(est.ravel()):
             if not isinstance(getattr(member, "tree_", None), self.Tree):
                 raise _Bad(f"{path}.estimators_[{i}] (not a fitted tree)")
         first = est[0, 0]
         if getattr(first, "n_features_in_", None) != obj.n_features_in_:
-            raise _Bad(f"{path}.estimators_[0, 0].n_features_in_ = "
-                       f"{getattr(first, 'n_features_in_', None)} (expected "
-                       f"{obj.n_features_in_})")
+            raise _Bad(
+                f"{path}.estimators_[0, 0].n_features_in_ = "
+                f"{getattr(first, 'n_features_in_', None)} (expected "
+                f"{obj.n_features_in_})"
+            )
         if not (isinstance(obj.init_, str) and obj.init_ == "zero"):
             self.later.append((obj, path))
 
@@ -237,22 +256,29 @@ def _int(value: object, path: str) -> int:
     return int(value)
 
 
-_IDS: list[Any] = []
+_LEAF_TYPES: list[frozenset[type]] = []
 
 
-def _ids(np: Any, n: int) -> Any:
-    """``np.arange(n)``, sliced from one shared array (one allocation per tree adds up)."""
-    if not _IDS or _IDS[0].size < n:
-        _IDS[:] = [np.arange(max(n, 4096), dtype=np.int64)]
-    return _IDS[0][:n]
+def _leaf_types(np: Any) -> frozenset[type]:
+    """The exact types of values the walk skips: Python and numpy scalars, and None."""
+    if not _LEAF_TYPES:
+        scalars = {
+            t
+            for t in set(np.sctypeDict.values())
+            if issubclass(
+                t, (np.number, np.bool_, np.str_, np.bytes_, np.datetime64, np.timedelta64)
+            )
+        }
+        _LEAF_TYPES.append(frozenset({str, bytes, int, float, bool, type(None)} | scalars))
+    return _LEAF_TYPES[0]
 
 
 def _first(mask: Any) -> int:
     return int(mask.nonzero()[0][0])
 
 
-def _check_tree(np: Any, tree: Any, path: str) -> None:
-    """A decision tree's node arrays (sklearn.tree._tree.Tree)."""
+def _check_tree_header(tree: Any, path: str) -> None:
+    """A decision tree's counts, checked before any of its node arrays is read."""
     # node_count comes from the file apart from the node array itself (capacity): reading
     # the node arrays before this check would read past the end.
     n, capacity = tree.node_count, tree.capacity
@@ -260,25 +286,84 @@ def _check_tree(np: Any, tree: Any, path: str) -> None:
         raise _Bad(f"{path}.node_count = {n} (the node array holds {capacity})")
     if tree.n_features < 1 or tree.n_outputs < 1:
         raise _Bad(f"{path}.n_features = {tree.n_features}, n_outputs = {tree.n_outputs}")
-    nodes = tree.__getstate__()["nodes"]
-    left, right, feature = nodes["left_child"], nodes["right_child"], nodes["feature"]
+
+
+def _check_tree(np: Any, tree: Any, path: str) -> None:
+    """A decision tree's node arrays (sklearn.tree._tree.Tree)."""
+    _check_tree_header(tree, path)
+    _check_trees(np, [(tree, path)])
+
+
+#: Nodes checked in one vectorised pass: bounds the temporary arrays of a huge forest.
+_BATCH_NODES = 1 << 18
+
+
+def _check_trees(np: Any, trees: list[tuple[Any, str]]) -> None:
+    """The arrays of trees whose headers passed, many trees to each vectorised pass.
+
+    Per-tree numpy calls were most of a forest's check; here the child, feature and
+    threshold arrays of a batch of trees are joined and every node is tested against its
+    own tree's bounds (node count, input width). The detailed pass that names what is wrong
+    runs only on the first tree that fails.
+    """
+    start = total = 0
+    for i, (tree, _) in enumerate(trees):
+        total += tree.node_count
+        if total >= _BATCH_NODES or i == len(trees) - 1:
+            _check_tree_batch(np, trees[start : i + 1])
+            start, total = i + 1, 0
+    for tree, path in trees:
+        n_classes = np.asarray(tree.n_classes)
+        expected = (tree.node_count, tree.n_outputs, tree.max_n_classes)
+        if (
+            tree.value.shape != expected
+            or n_classes.shape != (tree.n_outputs,)
+            or not (1 <= min(counts := n_classes.tolist()) and max(counts) <= tree.max_n_classes)
+        ):
+            raise _Bad(
+                f"{path}.value has shape {tree.value.shape}, n_classes "
+                f"{n_classes.tolist()} (expected {expected})"
+            )
+
+
+def _check_tree_batch(np: Any, trees: list[tuple[Any, str]]) -> None:
+    nodes = [tree.__getstate__()["nodes"] for tree, _ in trees]
+    if len(trees) == 1:
+        tree = trees[0][0]
+        left, right = nodes[0]["left_child"], nodes[0]["right_child"]
+        feature, threshold = nodes[0]["feature"], nodes[0]["threshold"]
+        n, width, ids = tree.node_count, tree.n_features, np.arange(tree.node_count)
+        ends = None
+    else:
+        sizes = np.array([tree.node_count for tree, _ in trees], dtype=np.int64)
+        ends = np.cumsum(sizes)
+        left = np.concatenate([a["left_child"] for a in nodes])
+        right = np.concatenate([a["right_child"] for a in nodes])
+        feature = np.concatenate([a["feature"] for a in nodes])
+        threshold = np.concatenate([a["threshold"] for a in nodes])
+        # Per node: its index within its own tree, that tree's node count and input width.
+        n = np.repeat(sizes, sizes)
+        width = np.repeat(np.array([tree.n_features for tree, _ in trees], dtype=np.int64), sizes)
+        ids = np.arange(int(ends[-1])) - np.repeat(ends - sizes, sizes)
     leaf = left == _LEAF
-    ids = _ids(np, n)
-    # One combined test for the common case (a sound tree); the detailed pass below only
-    # runs to name what is wrong.
+    # Children come after their parent in every tree scikit-learn builds: this bounds the
+    # walk from the root and rules out cycles.
     ok = leaf == (right == _LEAF)
-    ok &= np.where(leaf, feature == _UNDEFINED,
-                   (left > ids) & (left < n) & (right > ids) & (right < n)
-                   & (feature >= 0) & (feature < tree.n_features)
-                   & ~np.isnan(nodes["threshold"]))
+    ok &= np.where(
+        leaf,
+        feature == _UNDEFINED,
+        (left > ids)
+        & (left < n)
+        & (right > ids)
+        & (right < n)
+        & (feature >= 0)
+        & (feature < width)
+        & ~np.isnan(threshold),
+    )
     if not ok.all():
-        _explain_tree(np, tree, nodes, path)
-    n_classes = np.asarray(tree.n_classes)
-    expected = (n, tree.n_outputs, tree.max_n_classes)
-    if tree.value.shape != expected or n_classes.shape != (tree.n_outputs,) or not (
-            1 <= n_classes.min() and n_classes.max() <= tree.max_n_classes):
-        raise _Bad(f"{path}.value has shape {tree.value.shape}, n_classes "
-                   f"{n_classes.tolist()} (expected {expected})")
+        k = 0 if ends is None else int(np.searchsorted(ends, _first(~ok), side="right"))
+        tree, path = trees[k]
+        _explain_tree(np, tree, nodes[k], path)
 
 
 def _explain_tree(np: Any, tree: Any, nodes: Any, path: str) -> None:
@@ -288,8 +373,10 @@ def _explain_tree(np: Any, tree: Any, nodes: Any, path: str) -> None:
     bad = leaf != (right == _LEAF)
     if bad.any():
         i = _first(bad)
-        raise _Bad(f"{path}.children_left/right[{i}] = {left[i]}, {right[i]} "
-                   "(one child is a leaf marker, the other is not)")
+        raise _Bad(
+            f"{path}.children_left/right[{i}] = {left[i]}, {right[i]} "
+            "(one child is a leaf marker, the other is not)"
+        )
     ids = np.arange(n)
     # Children come after their parent in every tree scikit-learn builds: this bounds the
     # walk from the root and rules out cycles.
@@ -302,8 +389,10 @@ def _explain_tree(np: Any, tree: Any, nodes: Any, path: str) -> None:
     bad |= leaf & (feature != _UNDEFINED)
     if bad.any():
         i = _first(bad)
-        raise _Bad(f"{path}.feature[{i}] = {feature[i]} (must be in [0, {tree.n_features}) "
-                   f"for a split, {_UNDEFINED} for a leaf)")
+        raise _Bad(
+            f"{path}.feature[{i}] = {feature[i]} (must be in [0, {tree.n_features}) "
+            f"for a split, {_UNDEFINED} for a leaf)"
+        )
     raise _Bad(f"{path}.threshold[{_first(~leaf & np.isnan(nodes['threshold']))}] = nan")
 
 
@@ -312,8 +401,7 @@ def _check_tree_estimator(est: Any, path: str) -> None:
     tree = est.tree_
     width = getattr(est, "n_features_in_", None)
     if width is not None and tree.n_features != width:
-        raise _Bad(f"{path}.tree_.n_features = {tree.n_features} "
-                   f"(n_features_in_ is {width})")
+        raise _Bad(f"{path}.tree_.n_features = {tree.n_features} (n_features_in_ is {width})")
     outputs = getattr(est, "n_outputs_", None)
     if outputs is not None and tree.n_outputs != outputs:
         raise _Bad(f"{path}.tree_.n_outputs = {tree.n_outputs} (n_outputs_ is {outputs})")
@@ -323,8 +411,10 @@ def _predictor_nodes(np: Any, predictor: Any, path: str) -> Any:
     from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
 
     nodes = predictor.nodes
-    if not isinstance(nodes, np.ndarray) or nodes.dtype != PREDICTOR_RECORD_DTYPE or (
-        nodes.ndim != 1 or nodes.size < 1
+    if (
+        not isinstance(nodes, np.ndarray)
+        or nodes.dtype != PREDICTOR_RECORD_DTYPE
+        or (nodes.ndim != 1 or nodes.size < 1)
     ):
         raise _Bad(f"{path}.nodes (not a 1-D array of predictor nodes)")
     return nodes
@@ -344,17 +434,19 @@ def _check_predictor_nodes(np: Any, predictor: Any, path: str) -> None:
             raise _Bad(f"{path}.nodes[{i}].{name} = {child[i]} (must be in ({i}, {n}))")
     for name in ("binned_left_cat_bitsets", "raw_left_cat_bitsets"):
         bits = getattr(predictor, name)
-        if not isinstance(bits, np.ndarray) or bits.ndim != 2 or (
-            bits.shape[1] != _BITSET_WORDS
-        ):
-            raise _Bad(f"{path}.{name} has shape {getattr(bits, 'shape', None)} "
-                       f"(expected (n, {_BITSET_WORDS}))")
+        if not isinstance(bits, np.ndarray) or bits.ndim != 2 or (bits.shape[1] != _BITSET_WORDS):
+            raise _Bad(
+                f"{path}.{name} has shape {getattr(bits, 'shape', None)} "
+                f"(expected (n, {_BITSET_WORDS}))"
+            )
         categorical = inner & (nodes["is_categorical"] != 0)
         bad = categorical & (nodes["bitset_idx"].astype(np.int64) >= bits.shape[0])
         if bad.any():
             i = _first(bad)
-            raise _Bad(f"{path}.nodes[{i}].bitset_idx = {nodes['bitset_idx'][i]} "
-                       f"({name} has {bits.shape[0]} rows)")
+            raise _Bad(
+                f"{path}.nodes[{i}].bitset_idx = {nodes['bitset_idx'][i]} "
+                f"({name} has {bits.shape[0]} rows)"
+            )
 
 
 def _check_hist_gradient_boosting(np: Any, est: Any, path: str) -> None:
@@ -366,15 +458,19 @@ def _check_hist_gradient_boosting(np: Any, est: Any, path: str) -> None:
         is_cat = np.zeros(width, dtype=np.uint8)
     is_cat = np.asarray(is_cat)
     if is_cat.shape != (width,):
-        raise _Bad(f"{path}._bin_mapper.is_categorical_ has shape {is_cat.shape} "
-                   f"(the model takes {width} features)")
+        raise _Bad(
+            f"{path}._bin_mapper.is_categorical_ has shape {is_cat.shape} "
+            f"(the model takes {width} features)"
+        )
     thresholds = mapper.bin_thresholds_
     for f in np.flatnonzero(is_cat):
         cats = np.asarray(thresholds[f], dtype=np.float64)
         bad = ~((cats >= 0) & (cats <= _MAX_CATEGORY) & (cats == np.round(cats)))
         if bad.any():
-            raise _Bad(f"{path}._bin_mapper.bin_thresholds_[{f}] holds category "
-                       f"{cats[bad][0]} (must be an integer in [0, {_MAX_CATEGORY}])")
+            raise _Bad(
+                f"{path}._bin_mapper.bin_thresholds_[{f}] holds category "
+                f"{cats[bad][0]} (must be an integer in [0, {_MAX_CATEGORY}])"
+            )
     _check_hgb_preprocessor(np, est, width, path)
     for it, stage in enumerate(est._predictors):
         for k, predictor in enumerate(stage):
@@ -385,16 +481,22 @@ def _check_hist_gradient_boosting(np: Any, est: Any, path: str) -> None:
             bad = inner & ((feature < 0) | (feature >= width))
             if bad.any():
                 i = _first(bad)
-                raise _Bad(f"{where}.nodes[{i}].feature_idx = {feature[i]} "
-                           f"(must be in [0, {width}))")
+                raise _Bad(
+                    f"{where}.nodes[{i}].feature_idx = {feature[i]} (must be in [0, {width}))"
+                )
             # A categorical split looks the feature up in the known-category bitsets, which
             # exist only for features the binner marks categorical.
-            bad = inner & (nodes["is_categorical"] != 0) & (is_cat[np.clip(feature, 0, width - 1)]
-                                                              == 0)
+            bad = (
+                inner
+                & (nodes["is_categorical"] != 0)
+                & (is_cat[np.clip(feature, 0, width - 1)] == 0)
+            )
             if bad.any():
                 i = _first(bad)
-                raise _Bad(f"{where}.nodes[{i}] splits on feature {feature[i]} as "
-                           "categorical, which the binner does not mark categorical")
+                raise _Bad(
+                    f"{where}.nodes[{i}] splits on feature {feature[i]} as "
+                    "categorical, which the binner does not mark categorical"
+                )
 
 
 def _check_hgb_preprocessor(np: Any, est: Any, width: int, path: str) -> None:
@@ -416,13 +518,19 @@ def _check_hgb_preprocessor(np: Any, est: Any, width: int, path: str) -> None:
         keeps_width = (
             isinstance(transformer, OrdinalEncoder)
             or (isinstance(transformer, str) and transformer == "passthrough")
-            or (isinstance(transformer, FunctionTransformer) and (
-                func is None
-                or (isinstance(func, functools.partial) and func.func is check_array)))
+            or (
+                isinstance(transformer, FunctionTransformer)
+                and (
+                    func is None
+                    or (isinstance(func, functools.partial) and func.func is check_array)
+                )
+            )
         )
         if not keeps_width:
-            raise _Bad(f"{path}._preprocessor transformer {name!r} "
-                       f"({type(transformer).__name__}, which may change the width)")
+            raise _Bad(
+                f"{path}._preprocessor transformer {name!r} "
+                f"({type(transformer).__name__}, which may change the width)"
+            )
         try:
             cols = np.asarray(columns)
             total += int(cols.sum()) if cols.dtype == bool else len(cols)
@@ -443,15 +551,16 @@ def _check_binary_tree(np: Any, tree: Any, path: str) -> None:
     n, width = data.shape
     if idx.shape != (n,) or (idx < 0).any() or (idx >= n).any():
         raise _Bad(f"{path}.idx_array (shape {idx.shape}, values must be in [0, {n}))")
-    if n_nodes < 1 or n_nodes != 2 ** n_levels - 1 or node_data.shape != (n_nodes,):
-        raise _Bad(f"{path}.node_data has {node_data.shape} entries, n_nodes = {n_nodes}, "
-                   f"n_levels = {n_levels}")
+    if n_nodes < 1 or n_nodes != 2**n_levels - 1 or node_data.shape != (n_nodes,):
+        raise _Bad(
+            f"{path}.node_data has {node_data.shape} entries, n_nodes = {n_nodes}, "
+            f"n_levels = {n_levels}"
+        )
     start, end = node_data["idx_start"], node_data["idx_end"]
     bad = (start < 0) | (start > end) | (end > n)
     if bad.any():
         i = _first(bad)
-        raise _Bad(f"{path}.node_data[{i}] covers [{start[i]}, {end[i]}) "
-                   f"(must be within [0, {n}])")
+        raise _Bad(f"{path}.node_data[{i}] covers [{start[i]}, {end[i]}) (must be within [0, {n}])")
     # A query descends from node i to 2i+1 and 2i+2 unless i is a leaf.
     inner = np.flatnonzero(node_data["is_leaf"] == 0)
     if inner.size and 2 * int(inner.max()) + 2 >= n_nodes:
@@ -489,8 +598,11 @@ def _check_sparse(np: Any, matrix: Any, path: str) -> None:
             rows, cols = matrix.shape
             coords = matrix.coords if hasattr(matrix, "coords") else (matrix.row, matrix.col)
             r, c = coords
-            if r.shape != c.shape or r.shape != matrix.data.shape or (r.size and (
-                    r.min() < 0 or r.max() >= rows or c.min() < 0 or c.max() >= cols)):
+            if (
+                r.shape != c.shape
+                or r.shape != matrix.data.shape
+                or (r.size and (r.min() < 0 or r.max() >= rows or c.min() < 0 or c.max() >= cols))
+            ):
                 raise ValueError("coordinates out of range")
         else:
             raise ValueError(f"format {fmt!r} is not read from untrusted models")
@@ -511,15 +623,19 @@ def _check_libsvm(np: Any, est: Any, path: str) -> None:
     n_class = n_support.shape[0]
     classifies = est._impl in ("c_svc", "nu_svc")
     if classifies and int(n_support.sum()) != n_sv:
-        raise _Bad(f"{path}._n_support sums to {int(n_support.sum())} "
-                   f"(support_ has {n_sv} entries)")
-    precomputed = isinstance(est.kernel, str) and est.kernel == "precomputed" or callable(
-        est.kernel)
+        raise _Bad(
+            f"{path}._n_support sums to {int(n_support.sum())} (support_ has {n_sv} entries)"
+        )
+    precomputed = (
+        isinstance(est.kernel, str) and est.kernel == "precomputed" or callable(est.kernel)
+    )
     if precomputed:
         fit_rows = int(est.shape_fit_[0])
         if n_sv and (support.min() < 0 or support.max() >= fit_rows):
             raise _Bad(f"{path}.support_ holds {support.max()} (must be in [0, {fit_rows}))")
-    elif sv.shape[0] != n_sv or (n_sv and sv.shape[1] != getattr(est, "n_features_in_", sv.shape[1])):
+    elif sv.shape[0] != n_sv or (
+        n_sv and sv.shape[1] != getattr(est, "n_features_in_", sv.shape[1])
+    ):
         raise _Bad(f"{path}.support_vectors_ has shape {sv.shape} (support_ has {n_sv} entries)")
     dual = est._dual_coef_
     rows = max(n_class - 1, 1) if classifies else 1
@@ -527,8 +643,9 @@ def _check_libsvm(np: Any, est: Any, path: str) -> None:
         raise _Bad(f"{path}.dual_coef_ has shape {dual.shape} (expected ({rows}, {n_sv}))")
     pairs = n_class * (n_class - 1) // 2 if classifies else 1
     if np.asarray(est._intercept_).shape != (pairs,):
-        raise _Bad(f"{path}.intercept_ has shape {np.asarray(est._intercept_).shape} "
-                   f"(expected ({pairs},))")
+        raise _Bad(
+            f"{path}.intercept_ has shape {np.asarray(est._intercept_).shape} (expected ({pairs},))"
+        )
     for name in ("_probA", "_probB"):
         size = np.asarray(getattr(est, name)).size
         if size not in (0, pairs):
@@ -538,8 +655,10 @@ def _check_libsvm(np: Any, est: Any, path: str) -> None:
 def _check_text_input(est: Any, path: str) -> None:
     # input='filename' or 'file' makes transform() open the paths a request sends.
     if est.input != "content":
-        raise _Bad(f"{path}.input = {est.input!r} (a served model must take 'content'; "
-                   "'filename' and 'file' read files named by the request)")
+        raise _Bad(
+            f"{path}.input = {est.input!r} (a served model must take 'content'; "
+            "'filename' and 'file' read files named by the request)"
+        )
 
 
 def _check_vocabulary(est: Any, path: str) -> None:
@@ -550,8 +669,11 @@ def _check_vocabulary(est: Any, path: str) -> None:
     vocab = est.vocabulary_
     n = len(vocab)
     for term, column in vocab.items():
-        if isinstance(column, bool) or not isinstance(column, numbers.Integral) or not (
-                0 <= column < n):
+        if (
+            isinstance(column, bool)
+            or not isinstance(column, numbers.Integral)
+            or not (0 <= column < n)
+        ):
             raise _Bad(f"{path}.vocabulary_[{term!r}] = {column!r} (must be in [0, {n}))")
 
 
@@ -571,6 +693,11 @@ def _check_centers(np: Any, est: Any, path: str) -> None:
     # KMeans' Cython assigns labels reading len(X[0]) values from each centre.
     centers = np.asarray(est.cluster_centers_)
     width = getattr(est, "n_features_in_", None)
-    if centers.ndim != 2 or centers.shape[0] < 1 or (width is not None and centers.shape[1] != width):
-        raise _Bad(f"{path}.cluster_centers_ has shape {centers.shape} "
-                   f"(the model takes {width} features)")
+    if (
+        centers.ndim != 2
+        or centers.shape[0] < 1
+        or (width is not None and centers.shape[1] != width)
+    ):
+        raise _Bad(
+            f"{path}.cluster_centers_ has shape {centers.shape} (the model takes {width} features)"
+        )

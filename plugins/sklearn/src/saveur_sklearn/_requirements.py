@@ -6,6 +6,7 @@ import inspect
 import sys
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
+from typing import Any
 
 from saveur_sklearn._formats import CLOUDPICKLE, SKOPS
 
@@ -87,10 +88,41 @@ def _walk(obj: object, modules: set[str], seen: set[int], depth: int) -> None:
         # A class or a function held as a value (FunctionTransformer(func=...)).
         _add_module(getattr(obj, "__module__", None), modules)
     elif callable(getattr(obj, "get_params", None)):  # an estimator: its class and its parts
-        for cls in type(obj).__mro__:
-            _add_module(cls.__module__, modules)
+        modules.update(_class_modules(type(obj)))
+        skip = _plain_types()
         for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
-            _walk(value, modules, seen, depth + 1)
+            if type(value) not in skip:  # a fitted forest holds thousands of arrays
+                _walk(value, modules, seen, depth + 1)
+
+
+@lru_cache(maxsize=1024)
+def _class_modules(cls: type) -> frozenset[str]:
+    """The top-level modules of ``cls`` and its bases (once per class, not per estimator)."""
+    modules: set[str] = set()
+    for base in cls.__mro__:
+        _add_module(base.__module__, modules)
+    return frozenset(modules)
+
+
+def _plain_types() -> frozenset[type]:
+    """Exact types of attribute values that hold no class: numbers, strings, arrays."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return _PLAIN
+    return _plain_with_numpy(np)
+
+
+_PLAIN = frozenset({str, bytes, int, float, bool, complex, type(None)})
+
+
+@lru_cache(maxsize=1)
+def _plain_with_numpy(np: Any) -> frozenset[type]:
+    scalars = {
+        t
+        for t in set(np.sctypeDict.values())
+        if issubclass(t, (np.number, np.bool_, np.str_, np.bytes_))
+    }
+    return _PLAIN | scalars | {np.ndarray}
 
 
 def _add_module(module: object, modules: set[str]) -> None:

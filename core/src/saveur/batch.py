@@ -802,32 +802,21 @@ def _check_range(
             bad.append((lo, str(exc).replace(" in row 0", "")))
             return
         mid = (lo + hi) // 2
-        _check_range(
-            model,
-            batch,
-            lo,
-            mid,
-            params,
-            good,
-            bad,
-            stop_at_first=stop_at_first,
-            keep=keep,
-            inputs=inputs,
-        )
-        if bad and stop_at_first:
-            return
-        _check_range(
-            model,
-            batch,
-            mid,
-            hi,
-            params,
-            good,
-            bad,
-            stop_at_first=stop_at_first,
-            keep=keep,
-            inputs=inputs,
-        )
+        for start, end in ((lo, mid), (mid, hi)):
+            _check_range(
+                model,
+                batch,
+                start,
+                end,
+                params,
+                good,
+                bad,
+                stop_at_first=stop_at_first,
+                keep=keep,
+                inputs=inputs,
+            )
+            if bad and stop_at_first:
+                return
         return
     good.append((raw, data))
 

@@ -140,12 +140,13 @@ def json_column(values: list, spec: Any, field: str) -> Any:
     if name in ("long", "integer"):
         return _json_ints(values, spec, field, np.dtype("int64" if name == "long" else "int32"))
     if name == "boolean":
+        flags: Any
         try:  # ragged nested lists make numpy refuse: the loop below names the bad value
-            arr = np.array(values) if values else np.array([], dtype=bool)
+            flags = np.array(values) if values else np.array([], dtype=bool)
         except (ValueError, TypeError, OverflowError):
-            arr = None
-        if arr is not None and arr.dtype == np.dtype(bool) and arr.ndim == 1:
-            return arr
+            flags = None
+        if flags is not None and flags.dtype == np.dtype(bool) and flags.ndim == 1:
+            return flags
         has_null = False
         for i, v in enumerate(values):
             if v is None:

@@ -303,3 +303,23 @@ def test_metadata_names_an_unnamed_output_as_the_response_does():
     name = v2.model_metadata(scorer)["outputs"][0]["name"]
     request = v2.InferenceRequest(None, None, None, [name])
     assert v2.encode_response(np.array([1]), request, scorer)["outputs"][0]["name"] == name
+
+
+def test_named_inputs_make_the_same_frame_as_a_dict_would():
+    """One-dtype columns are stacked into one block: same frame as pandas builds from a dict."""
+    import numpy as np
+    import pandas as pd
+
+    from saveur.serving.v2 import _columns_frame
+
+    same = [("a", np.array([1.5, 2.0])), ("b", np.array([[3.0], [4.0]])), ("c", np.array([5.0, 6.0]))]
+    frame = _columns_frame(same, pd)
+    expected = pd.DataFrame({"a": [1.5, 2.0], "b": [3.0, 4.0], "c": [5.0, 6.0]})
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame["b"].dtype == np.float64
+    ints = [("a", np.array([1, 2], dtype=np.int32)), ("b", np.array([3, 4], dtype=np.int32))]
+    pd.testing.assert_frame_equal(_columns_frame(ints, pd), pd.DataFrame(
+        {"a": np.array([1, 2], dtype=np.int32), "b": np.array([3, 4], dtype=np.int32)}))
+    mixed = [("a", np.array([1.5])), ("b", np.array([1], dtype=np.int64)),
+             ("s", np.array(["x"], dtype=object))]
+    pd.testing.assert_frame_equal(_columns_frame(mixed, pd), pd.DataFrame(dict(mixed)))

@@ -518,6 +518,14 @@ def _columns_frame(tensors: list[tuple[str, Any]], pd: Any) -> Any:
             )
         rows = len(array)
         columns[name] = array
+    arrays = list(columns.values())
+    first = arrays[0].dtype if arrays else None
+    if first is not None and first.kind in "biuf" and all(a.dtype == first for a in arrays):
+        # One dtype (the common case: every input FP64): one 2-D block, which pandas builds
+        # several times faster than a frame from a dict, and enforcement reads in one go.
+        import numpy as np
+
+        return pd.DataFrame(np.column_stack(arrays), columns=list(columns), copy=False)
     return pd.DataFrame(columns)
 
 

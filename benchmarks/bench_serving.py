@@ -117,15 +117,7 @@ class _Server:
 
     def rss_bytes(self) -> int:
         """Resident memory of the server and its children (MLflow runs uvicorn as a child)."""
-        total = 0
-        for pid in _tree(self.process.pid):
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-            except OSError:
-                pass
-        return total
+        return tree_rss(self.process.pid)
 
     def stop(self) -> None:
         try:
@@ -140,6 +132,19 @@ class _Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of process ``pid`` and all its descendants, in bytes."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
 
 
 def _tree(pid: int) -> list[int]:

@@ -188,45 +188,20 @@ def bench_load(root: Path, mlflow_ok: bool) -> None:
         f"load a {size_mb:.0f} MB MLP (5 x 2048x2048 float32), warm process, median of {n}",
         ["case", "load", "mlflow pickle", "target", "mlflow/saveur"],
         [
-            [
-                "saveur state_dict (safetensors)",
-                fmt_time(got["saveur state_dict"]),
-                fmt_time(theirs),
-                ">=1x",
-                fmt_ratio(ratio(theirs, got["saveur state_dict"])),
-            ],
-            [
-                "saveur state_dict, verify=False",
-                fmt_time(got["saveur state_dict, verify=False"]),
-                fmt_time(theirs),
-                "",
-                fmt_ratio(ratio(theirs, got["saveur state_dict, verify=False"])),
-            ],
-            [
-                "saveur export (pt2, audited)",
-                fmt_time(got["saveur export"]),
-                fmt_time(theirs),
-                "",
-                fmt_ratio(ratio(theirs, got["saveur export"])),
-            ],
-            [
-                f"BLAKE3 of the weights file alone ({weights.stat().st_size / got['digest'] / 1e9:.2f}"
-                " GB/s)",
-                fmt_time(got["digest"]),
-                fmt_time(theirs),
-                "",
-                fmt_ratio(ratio(theirs, got["digest"])),
-            ],
-            [
-                f"SHA-256 of the weights file alone ({weights.stat().st_size / got['sha256'] / 1e9:.2f}"
-                " GB/s)",
-                fmt_time(got["sha256"]),
-                fmt_time(theirs),
-                "",
-                fmt_ratio(ratio(theirs, got["sha256"])),
-            ],
+            [label, fmt_time(got[key]), fmt_time(theirs), target, fmt_ratio(ratio(theirs, got[key]))]
+            for label, key, target in (
+                ("saveur state_dict (safetensors)", "saveur state_dict", ">=1x"),
+                ("saveur state_dict, verify=False", "saveur state_dict, verify=False", ""),
+                ("saveur export (pt2, audited)", "saveur export", ""),
+                (f"BLAKE3 of the weights file alone ({_rate(weights, got['digest'])})", "digest", ""),
+                (f"SHA-256 of the weights file alone ({_rate(weights, got['sha256'])})", "sha256", ""),
+            )
         ],
     )
+
+
+def _rate(path: Path, seconds: float) -> str:
+    return f"{path.stat().st_size / seconds / 1e9:.2f} GB/s"
 
 
 def main() -> int:

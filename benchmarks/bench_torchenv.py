@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt_ratio, print_table, quick, ratio
 from _envs import ensure_notorch_env
-from bench_serving import COLUMNS, _free_port, _tree
+from bench_serving import COLUMNS, _free_port, _tree, tree_rss
 
 
 def _model(root: Path) -> Path:
@@ -47,18 +47,6 @@ def _model(root: Path) -> Path:
     path = root / "model"
     saveur_sklearn.save_model(model, path, signature=infer_signature(x, model.predict(x)))
     return path
-
-
-def _rss(pid: int) -> int:
-    total = 0
-    for p in _tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
 
 
 def _has_torch(pid: int) -> bool:
@@ -102,7 +90,7 @@ def _serve_once(python: Path, model: Path) -> dict[str, float]:
         time.sleep(2.0)
         return {
             "startup": startup,
-            "rss": float(_rss(process.pid)),
+            "rss": float(tree_rss(process.pid)),
             "torch": float(_has_torch(process.pid)),
         }
     finally:

@@ -75,20 +75,6 @@ def datatype_of_dtype(dtype: Any) -> str:
     import numpy as np
 
     dtype = np.dtype(dtype)
-    try:
-        return _DATATYPE_OF_DTYPE[dtype]
-    except (KeyError, TypeError):
-        pass
-    name = _datatype_of(dtype)
-    if len(_DATATYPE_OF_DTYPE) < 64:
-        _DATATYPE_OF_DTYPE[dtype] = name
-    return name
-
-
-_DATATYPE_OF_DTYPE: dict[Any, str] = {}
-
-
-def _datatype_of(dtype: Any) -> str:
     if dtype.kind == "b":
         return "BOOL"
     if dtype.kind in "iuf":
@@ -539,22 +525,8 @@ def _columns_frame(tensors: list[tuple[str, Any]], pd: Any) -> Any:
         # several times faster than a frame from a dict, and enforcement reads in one go.
         import numpy as np
 
-        return pd.DataFrame(np.column_stack(arrays), columns=_labels(tuple(columns), pd), copy=False)
+        return pd.DataFrame(np.column_stack(arrays), columns=list(columns), copy=False)
     return pd.DataFrame(columns)
-
-
-_LABELS: dict[tuple[str, ...], Any] = {}
-
-
-def _labels(names: tuple[str, ...], pd: Any) -> Any:
-    """One columns Index per set of input names: building one costs more than the frame, and
-    enforcement recognises an Index it has seen at once. Bounded: names come from requests."""
-    index = _LABELS.get(names)
-    if index is None:
-        index = pd.Index(list(names))
-        if len(_LABELS) < 64:
-            _LABELS[names] = index
-    return index
 
 
 def _params(parameters: Any, signature: Any) -> dict[str, Any] | None:

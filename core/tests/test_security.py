@@ -110,6 +110,36 @@ def test_new_digests_are_blake3_and_old_sha256_ones_still_verify(tmp_path):
         verify_digests(tmp_path, {"w.bin": recorded})
 
 
+@pytest.mark.parametrize("size", [0, 1, (1 << 20) - 1, 1 << 20, (3 << 20) + 7])
+def test_blake3_of_a_file_is_the_same_mapped_or_read_in_chunks(tmp_path, monkeypatch, size):
+    import mmap
+
+    from blake3 import blake3
+
+    import saveur.security as security
+
+    data = os.urandom(size)
+    (tmp_path / "w.bin").write_bytes(data)
+    expected = security.BLAKE3_PREFIX + blake3(data).hexdigest()
+    mapped = []
+    real_mmap = mmap.mmap
+
+    def counting_mmap(*args, **kwargs):
+        mapped.append(args)
+        return real_mmap(*args, **kwargs)
+
+    monkeypatch.setattr(security.mmap, "mmap", counting_mmap)
+    assert security.file_digest(tmp_path / "w.bin") == expected
+    assert bool(mapped) == (size >= security._MAP_MIN)  # large files go through the map
+
+    def no_mmap(*args, **kwargs):
+        raise OSError("this filesystem cannot map files")
+
+    monkeypatch.setattr(security.mmap, "mmap", no_mmap)  # falls back to chunked reads
+    assert security.file_digest(tmp_path / "w.bin") == expected
+    assert security.digest_matches(tmp_path / "w.bin", expected)
+
+
 @pytest.mark.parametrize(
     "value",
     [

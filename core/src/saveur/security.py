@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
+import mmap
 import os
 import stat
 import tempfile
@@ -35,6 +36,8 @@ from saveur.errors import IntegrityError, TrustError, UnsafePathError
 
 TRUST_ENV_VAR = "SAVEUR_TRUST_CODE"
 _CHUNK = 1 << 20
+#: Files at least this large are hashed through a memory map (see :func:`_hash_file`).
+_MAP_MIN = 1 << 20
 
 
 def trust_from_env(trust_code: bool | None = None) -> bool:
@@ -58,12 +61,28 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return _hash_file(path, hashlib.sha256())
 
 
-def _hash_file(path: str | os.PathLike[str], digest: Any) -> str:
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
+def _hash_file(path: str | os.PathLike[str], digest: Any, *, mapped: bool = False) -> str:
+    """Hash a regular file: in chunks, or (``mapped``, for BLAKE3) through a read-only map.
+
+    BLAKE3 hashes a large contiguous buffer on every core (its tree mode): a 100 MB file
+    maps and hashes in ~12 ms on two vCPUs against ~34 ms read in 1 MiB chunks, which is
+    what keeps a verified load of large weights faster than an unverified pickle load. A
+    file shorter than :data:`_MAP_MIN`, or one the filesystem cannot map, is read in chunks.
+    """
     with open_regular(path) as f:
+        if mapped and os.fstat(f.fileno()).st_size >= _MAP_MIN:
+            try:
+                view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # a filesystem without mmap, a file just emptied
+                pass
+            else:
+                with view:
+                    digest.update(view)
+                return str(digest.hexdigest())
+        buffer = bytearray(_CHUNK)
+        chunk = memoryview(buffer)
         while n := f.readinto(buffer):  # type: ignore[attr-defined]
-            digest.update(view[:n])
+            digest.update(chunk[:n])
     return str(digest.hexdigest())
 
 
@@ -85,14 +104,15 @@ def file_digest(path: str | os.PathLike[str]) -> str:
     """The digest saveur records for a model file: BLAKE3 (``blake3:<hex>``) when the
     ``blake3`` package is installed (a saveur dependency), else SHA-256 (bare hex).
 
-    BLAKE3 is a cryptographic hash about four times faster than SHA-256 here, which matters
-    because every file is hashed on every verified load (a 100 MB weights file: ~25 ms
-    against ~75 ms of SHA-256, more than a framework's whole load).
+    BLAKE3 is a cryptographic hash about four times faster than SHA-256 on one core, and it
+    spreads one file over every core; that matters because every file is hashed on every
+    verified load (a 100 MB weights file: ~12 ms on two vCPUs against ~78 ms of SHA-256,
+    more than a framework's whole load).
     """
     blake3 = _blake3()
     if blake3 is None:
         return sha256_file(path)
-    return BLAKE3_PREFIX + _hash_file(path, blake3())
+    return BLAKE3_PREFIX + _hash_file(path, blake3(max_threads=blake3.AUTO), mapped=True)
 
 
 def check_digest_format(recorded: object) -> str | None:
@@ -125,7 +145,7 @@ def digest_matches(path: str | os.PathLike[str], recorded: str) -> bool:
             "this model records BLAKE3 digests and the blake3 package is not installed; "
             "pip install blake3 (a dependency of saveur)"
         )
-    actual = BLAKE3_PREFIX + _hash_file(path, blake3())
+    actual = BLAKE3_PREFIX + _hash_file(path, blake3(max_threads=blake3.AUTO), mapped=True)
     return hmac.compare_digest(actual, recorded)
 
 

@@ -640,20 +640,101 @@ def test_a_plain_number_csv_is_read_by_pyarrow_batch_by_batch(model_dir, tmp_pat
     assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == [3.0 * i for i in range(7)]
 
 
-def test_read_ahead_keeps_order_reads_one_batch_ahead_and_raises_in_turn():
-    from saveur.batch import _read_ahead
+class _Held:
+    def __init__(self, i, held):
+        self.i, self.held = i, held
+
+
+def test_read_ahead_keeps_order_stays_within_its_budget_and_raises_in_turn():
+    from saveur.batch import _ReadAhead
 
     produced = []
 
     def batches():
-        for i in range(3):
+        for i in range(6):
             produced.append(i)
-            yield i
+            yield _Held(i, 10)
         raise BatchError("in.csv row 31 has 1 fields, the header has 2")
 
+    reader = _ReadAhead(batches(), budget=25)
     seen = []
     with pytest.raises(BatchError, match="row 31 has 1 fields"):
-        for batch in _read_ahead(batches()):
-            assert len(produced) <= batch + 2  # this batch and at most the next one
-            seen.append(batch)
-    assert seen == [0, 1, 2]
+        for batch in reader:
+            # two batches of 10 fit in 25, and the reader holds the one it has just read
+            assert len(produced) <= batch.i + 1 + 3
+            seen.append(batch.i)
+    reader.close()
+    assert seen == [0, 1, 2, 3, 4, 5]  # every batch before the error came first
+
+
+def test_read_ahead_takes_a_batch_over_its_budget_and_close_stops_the_reader():
+    from saveur.batch import _ReadAhead
+
+    produced = []
+
+    def batches():
+        for i in range(1000):
+            produced.append(i)
+            yield _Held(i, 100)
+
+    reader = _ReadAhead(batches(), budget=50)
+    assert next(iter(reader)).i == 0  # larger than the budget, still read, one at a time
+    reader.close()
+    assert len(produced) <= 3  # stopped, not run through the file
+
+
+def test_the_input_is_read_while_the_model_loads(model_dir, tmp_path, frame, monkeypatch):
+    import threading
+
+    import saveur.batch as batch
+    import saveur.pyfunc
+
+    read = threading.Event()
+    real_read, real_load = batch._FastDoubles.read, saveur.pyfunc.load_prepared
+    loaded_in = []
+
+    def reading(self, chunk):
+        read.set()
+        return real_read(self, chunk)
+
+    def slow_load(setup):
+        loaded_in.append(threading.current_thread().name)
+        assert read.wait(30), "the input was not read while the model loaded"
+        return real_load(setup)
+
+    monkeypatch.setattr(batch._FastDoubles, "read", reading)
+    monkeypatch.setattr(saveur.pyfunc, "load_prepared", slow_load)
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", batch_size=2)
+    assert loaded_in == ["saveur-load"]
+    assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == (frame["x"] * 3).tolist()
+
+
+def test_a_model_that_fails_to_load_is_the_error_even_with_a_bad_input(
+    model_dir, tmp_path, monkeypatch
+):
+    import saveur.pyfunc
+    from saveur.errors import TrustError
+
+    def refused(setup):
+        raise TrustError("loading 'model.pkl' would run code carried by the model")
+
+    monkeypatch.setattr(saveur.pyfunc, "load_prepared", refused)
+    (tmp_path / "empty.csv").write_bytes(b"")  # alone, this is "in.csv is empty"
+    with pytest.raises(TrustError, match="would run code carried by the model"):
+        predict_file(model_dir, tmp_path / "empty.csv", tmp_path / "out.csv")
+    (tmp_path / "good.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(TrustError, match="would run code carried by the model"):
+        predict_file(model_dir, tmp_path / "good.csv", tmp_path / "out.csv")
+    assert _leftovers(tmp_path, "model", "empty.csv", "good.csv") == []
+
+
+def test_rows_of_a_pyarrow_batch_are_copies_numbered_from_zero(model_dir):
+    from saveur.batch import _frame_rows
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [4.0, 5.0, 6.0]})
+    parse = _frame_rows(frame)
+    whole, part = parse(0, 3), parse(1, 3)
+    whole.iloc[0, 0] = 99.0  # scoring may alter what it was given
+    assert frame.iloc[0, 0] == 1.0
+    assert part.index.tolist() == [0, 1] and part["y"].tolist() == [5.0, 6.0]

@@ -4,16 +4,21 @@ The input (CSV, Parquet, JSON lines, or an MLflow JSON payload) is read in batch
 ``batch_size`` rows; each batch goes through the scoring server's parser
 (:func:`saveur.protocol.parse_request`; for a CSV batch of plain numbers in double columns,
 pyarrow, which reads it to the same frame) and the model's signature enforcement, is
-predicted, and its output is written while the next batch is read, so memory is bounded by
-the batch size, not by the file. The output is written to a temporary file next to it and renamed
-into place at the end: a failed or interrupted run leaves nothing behind.
+predicted, and its output is written while later batches are read in a worker thread (at
+most :data:`READ_AHEAD_BYTES` held ahead), so memory is bounded by the batch size and that
+budget, not by the file. Reading starts while the model's framework is still being imported:
+the model is opened and verified first (its signature decides how the input is parsed), then
+its flavor loads in another thread. The output is written to a temporary file next to it and
+renamed into place at the end: a failed or interrupted run leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +41,10 @@ _EXTENSIONS = {
 #: the batch size when none is given: large enough that per-batch costs vanish, small
 #: enough that a batch of wide rows stays in tens of megabytes
 DEFAULT_BATCH_SIZE = 10_000
+#: how much parsed input the reader may hold ahead of scoring: while the model's framework is
+#: imported (seconds, for scikit-learn) it fills this much; a batch larger than the budget is
+#: still read, one at a time
+READ_AHEAD_BYTES = 16 << 20
 _STDIO = "-"
 
 
@@ -109,11 +118,14 @@ def predict_file(
     if env_manager != "local":
         raise BatchError(f"env_manager must be 'local' or 'uv', got {env_manager!r}")
 
-    from saveur.pyfunc import load_model
+    from saveur.loading import prepare_load
+    from saveur.pyfunc import load_prepared
 
     started = time.perf_counter()
-    model = load_model(model_uri, trust_code=trust_code)
-    signature = model.signature
+    # The model is opened and verified here (its signature decides how the input is read);
+    # its flavor, which imports the framework, loads in a thread while the input is read.
+    setup = prepare_load(model_uri, trust_code=trust_code, verify=True, options={})
+    signature = setup.mlmodel.signature
     given_params = params
     params = _check_params(signature, params)
     errors_path = None
@@ -122,20 +134,29 @@ def predict_file(
     result = BatchResult(
         output=_name(output), errors_file=None if errors_path is None else str(errors_path)
     )
+    _import_io_stack(in_format, out_format)
+    loading = _InThread(load_prepared, setup, name="saveur-load")
     with (
         _Sink(output, out_format) as sink,
         _ErrorLog(errors_path) as errors,
         _open_input(input) as stream,
     ):
-        source = _SOURCES[in_format](stream, batch_size, _name(input), signature)
-        source.check_columns(signature, keep)
+        try:
+            source = _SOURCES[in_format](stream, batch_size, _name(input), signature)
+            source.check_columns(signature, keep)
+        except BaseException:
+            loading.result()  # a model that cannot load is the error to report first
+            raise
         file_params = getattr(source, "file_params", None)
         if file_params is not None and given_params is None:
             # A JSON payload's own "params", as `mlflow models predict` reads them.
             params = _check_params(signature, file_params)
-        bar = _progress_bar(progress, source.total_rows)
+        reader = _ReadAhead(source.batches(), READ_AHEAD_BYTES)
+        bar = None
         try:
-            for batch in _read_ahead(source.batches()):
+            model = loading.result()
+            bar = _progress_bar(progress, source.total_rows)
+            for batch in reader:
                 _score_batch(
                     model,
                     batch,
@@ -151,6 +172,7 @@ def predict_file(
                 if bar is not None:
                     bar.update(batch.n)
         finally:
+            reader.close()
             if bar is not None:
                 bar.close()
         sink.commit()
@@ -159,27 +181,125 @@ def predict_file(
     return result
 
 
-def _read_ahead(batches: Iterator[_Batch]) -> Iterator[_Batch]:
-    """``batches``, each read while the one before is scored.
+class _InThread:
+    """``fn(*args)`` run in a daemon thread; :meth:`result` waits for it and returns its value
+    or raises its exception (a daemon, so an interrupted run does not wait for a load)."""
 
-    The next batch is read (and, for a plain-number CSV, parsed by pyarrow, which releases the
-    GIL) in one worker thread while this thread enforces, predicts and writes the current
-    one. The batches and any error reading them come in file order, the error only after
-    every batch before it was scored; at most one batch is read ahead.
+    def __init__(self, fn: Any, *args: Any, name: str) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Any, args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _ReadAhead:
+    """The batches of ``batches``, read in a worker thread up to ``budget`` bytes ahead.
+
+    Batches come in file order; an error reading them is raised only after every batch
+    before it was taken (so those are scored and written first). The reader holds at most
+    ``budget`` bytes of batches (:attr:`_Batch.held`) plus the one it is reading, and at
+    least one batch whatever its size. :meth:`close` stops the reader and waits for it.
     """
-    from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="saveur-read") as reader:
-        ahead = reader.submit(next, batches, None)
+    def __init__(self, batches: Iterator[_Batch], budget: int) -> None:
+        self._budget = budget
+        self._ready: deque[_Batch] = deque()
+        self._held = 0
+        self._done = False
+        self._closed = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._read, args=(batches,), name="saveur-read", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, batches: Iterator[_Batch]) -> None:
+        error = None
+        try:
+            for batch in batches:
+                with self._changed:
+                    while (
+                        self._ready
+                        and self._held + batch.held > self._budget
+                        and not self._closed
+                    ):
+                        self._changed.wait()
+                    if self._closed:
+                        return
+                    self._ready.append(batch)
+                    self._held += batch.held
+                    self._changed.notify_all()
+        except BaseException as exc:  # raised in turn by __iter__
+            error = exc
+        finally:
+            with self._changed:
+                self._done = True
+                self._error = error
+                self._changed.notify_all()
+
+    def __iter__(self) -> Iterator[_Batch]:
         while True:
-            batch = ahead.result()
-            if batch is None:
-                return
-            ahead = reader.submit(next, batches, None)
+            with self._changed:
+                while not self._ready and not self._done:
+                    self._changed.wait()
+                if not self._ready:
+                    if self._error is not None:
+                        raise self._error
+                    return
+                batch = self._ready.popleft()
+                self._held -= batch.held
+                self._changed.notify_all()
             yield batch
 
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._ready.clear()
+            self._changed.notify_all()
+        self._thread.join()
 
-# ---- formats and paths ---------------------------------------------------------------------
+
+def _import_io_stack(in_format: str, out_format: str) -> None:
+    """Import what reading and writing use, before the model's flavor imports its framework
+    in another thread: two threads importing the same modules (pandas, pyarrow) at once
+    can deadlock on import locks, so the reader starts with its modules already there."""
+    import csv  # noqa: F401
+    import importlib
+
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+
+    import saveur.protocol
+    import saveur.protocol._spec
+    import saveur.types  # noqa: F401
+
+    names = ["pyarrow", "pyarrow.pandas_compat"]
+    if in_format == "csv":
+        names += ["pyarrow.csv", "pandas.io.parsers"]
+    if "parquet" in (in_format, out_format):
+        names.append("pyarrow.parquet")
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pyarrow is the batch extra: pandas reads without it
+            pass
+    if in_format in ("json", "jsonl") or out_format in ("json", "jsonl"):
+        _json_loads()
+
+
 def _name(target: Any) -> str:
     if isinstance(target, (str, os.PathLike)):
         text = os.fspath(target)
@@ -263,10 +383,12 @@ def _check_params(signature: Any, params: dict[str, Any] | None) -> dict[str, An
 class _Batch:
     """``n`` rows of the input starting at row ``start`` (0-based), parseable by range."""
 
-    def __init__(self, start: int, n: int, parse: Any) -> None:
+    def __init__(self, start: int, n: int, parse: Any, held: int = 0) -> None:
         self.start = start
         self.n = n
         self._parse = parse
+        #: bytes of input this batch holds until it is scored (read-ahead budget)
+        self.held = held
 
     def parse(self, lo: int, hi: int) -> Any:
         """Rows ``lo:hi`` of this batch as the server's parser returns them (a DataFrame)."""
@@ -363,7 +485,13 @@ class _CsvSource(_Source):
                 n = len(records)
             if n == 0:
                 continue
-            holder = {"records": records, "frame": frame, "fast": frame is not None}
+            if frame is not None:
+                # pyarrow's frame is what the server's parser returns for these rows (and
+                # for any range of them), and it is smaller than the text: keep it instead.
+                yield _Batch(start, n, _frame_rows(frame), held=frame.size * 8)
+                start += n
+                continue
+            holder = {"records": records}
 
             def parse(
                 lo: int,
@@ -376,21 +504,15 @@ class _CsvSource(_Source):
                 from saveur.protocol import CONTENT_TYPE_CSV, parse_request
 
                 if (lo, hi) == (0, n):
-                    if holder["frame"] is not None:
-                        return holder.pop("frame")  # handed over once: no second copy kept
                     body = chunk
                 else:  # only when a failing batch is bisected
                     if holder["records"] is None:
-                        # A chunk pyarrow read may hold blank lines, which it skipped.
-                        holder["records"] = (
-                            [r for r in _split_lines(chunk) if r != b"\n"]
-                            if holder["fast"]
-                            else _split_lines(chunk)
-                        )
+                        holder["records"] = _split_lines(chunk)
                     body = b"".join(holder["records"][lo:hi])
                 return parse_request(header + body, CONTENT_TYPE_CSV, self.signature).data
 
-            yield _Batch(start, n, parse)
+            held = len(chunk) if records is None else 2 * len(chunk)
+            yield _Batch(start, n, parse, held=held)
             start += n
 
     def _chunks(self) -> Iterator[tuple[bytes, list[bytes] | None]]:
@@ -496,6 +618,19 @@ class _CsvSource(_Source):
             f"{self.name} row {row + 1} has {got} fields, the header has {self.width} "
             "(a ragged or truncated CSV file)"
         )
+
+
+def _frame_rows(frame: Any) -> Any:
+    """``parse`` of a batch read into ``frame``: rows ``lo:hi`` as a frame of their own (a
+    copy, numbered from 0, as the server's parser returns them), so scoring can never alter
+    the rows a failing batch is bisected from."""
+
+    def parse(lo: int, hi: int) -> Any:
+        part = frame.iloc[lo:hi].copy()
+        part.index = range(hi - lo)
+        return part
+
+    return parse
 
 
 class _FastDoubles:
@@ -617,7 +752,8 @@ class _JsonLinesSource(_Source):
                 body = b'{"dataframe_records":[' + b",".join(records[lo:hi]) + b"]}"
                 return parse_request(body, CONTENT_TYPE_JSON, self.signature).data
 
-            yield _Batch(start, len(records), parse)
+            held = sum(map(len, records))
+            yield _Batch(start, len(records), parse, held=held)
             start += len(records)
 
 
@@ -669,7 +805,7 @@ class _ParquetSource(_Source):
                 # conversion, one record batch at a time.
                 return rb.slice(lo, hi - lo).to_pandas()
 
-            yield _Batch(start, record_batch.num_rows, parse)
+            yield _Batch(start, record_batch.num_rows, parse, held=record_batch.nbytes)
             start += record_batch.num_rows
 
 

@@ -35,3 +35,17 @@ def context_for():
                            options=options)
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_dir(tmp_path_factory):
+    """saveur's per-user cache (the skops estimator list) in a folder of this session's own."""
+    import os
+
+    previous = os.environ.get("SAVEUR_CACHE_DIR")
+    os.environ["SAVEUR_CACHE_DIR"] = str(tmp_path_factory.mktemp("saveur-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("SAVEUR_CACHE_DIR", None)
+    else:
+        os.environ["SAVEUR_CACHE_DIR"] = previous

@@ -14,6 +14,9 @@ nothing skops trusts (a test compares the lists), and ``walk_packages`` ignores 
 ``ImportError``. The refusal applies only to the importing thread, only while ``skops.io`` is
 being imported, and never to a framework the process has already imported (its adapter is then
 cheap and left alone). Afterwards scikit-learn's array-API support imports the adapters as usual.
+
+The walk itself is skipped when saveur's per-user cache holds this installation's estimator
+list (:mod:`saveur_sklearn._estimator_cache`); then no adapter is even looked at.
 """
 
 from __future__ import annotations
@@ -62,10 +65,13 @@ def import_skops_io() -> ModuleType:
     if "skops.io" not in sys.modules:
         with _lock:
             if "skops.io" not in sys.modules:
+                from saveur_sklearn._estimator_cache import estimators_from_cache
+
                 blocker = _AdapterBlocker()
                 sys.meta_path.insert(0, blocker)
                 try:
-                    import skops.io
+                    with estimators_from_cache():
+                        import skops.io
                 finally:
                     sys.meta_path.remove(blocker)
     import skops.io

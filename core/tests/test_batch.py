@@ -738,3 +738,33 @@ def test_rows_of_a_pyarrow_batch_are_copies_numbered_from_zero(model_dir):
     whole.iloc[0, 0] = 99.0  # scoring may alter what it was given
     assert frame.iloc[0, 0] == 1.0
     assert part.index.tolist() == [0, 1] and part["y"].tolist() == [5.0, 6.0]
+
+
+def test_a_failed_load_is_reported_at_once_while_a_pipe_is_still_open(model_dir, tmp_path, monkeypatch):
+    import os
+    import threading
+
+    import saveur.pyfunc
+    from saveur.errors import TrustError
+
+    def refused(setup):
+        raise TrustError("loading 'model.pkl' would run code carried by the model")
+
+    monkeypatch.setattr(saveur.pyfunc, "load_prepared", refused)
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"x,y\n1,2\n")  # a header, a row, and then nothing (no end of file)
+    raised = []
+
+    def run():
+        with open(read_end, "rb") as stream:
+            try:
+                predict_file(model_dir, stream, tmp_path / "out.csv", input_format="csv")
+            except TrustError as exc:
+                raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    os.close(write_end)
+    assert raised and "would run code carried by the model" in str(raised[0])
+    assert not (tmp_path / "out.csv").exists()

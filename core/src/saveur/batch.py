@@ -141,6 +141,10 @@ def predict_file(
         _ErrorLog(errors_path) as errors,
         _open_input(input) as stream,
     ):
+        if not _is_regular(stream):
+            # A pipe may be slow to come or never end: a model that cannot load is reported
+            # before anything waits on it (and a reader blocked on it is never left behind).
+            loading.result()
         try:
             source = _SOURCES[in_format](stream, batch_size, _name(input), signature)
             source.check_columns(signature, keep)
@@ -210,7 +214,8 @@ class _ReadAhead:
     Batches come in file order; an error reading them is raised only after every batch
     before it was taken (so those are scored and written first). The reader holds at most
     ``budget`` bytes of batches (:attr:`_Batch.held`) plus the one it is reading, and at
-    least one batch whatever its size. :meth:`close` stops the reader and waits for it.
+    least one batch whatever its size. :meth:`close` stops the reader and waits for the read
+    it is in, if any, to end.
     """
 
     def __init__(self, batches: Iterator[_Batch], budget: int) -> None:
@@ -270,6 +275,20 @@ class _ReadAhead:
             self._ready.clear()
             self._changed.notify_all()
         self._thread.join()
+
+
+def _is_regular(stream: IO[bytes]) -> bool:
+    """Whether reading ``stream`` never waits for a writer (a regular file, or memory): only
+    then is it read while the model loads."""
+    import io
+    import stat
+
+    if isinstance(stream, io.BytesIO):
+        return True
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
 
 
 def _import_io_stack(in_format: str, out_format: str) -> None:

@@ -123,16 +123,16 @@ def model_metadata(scorer: Any) -> dict[str, Any]:
     outputs = signature_tensors(signature.outputs, "output") if signature is not None else []
     return {
         "name": scorer.name,
-        "versions": [] if getattr(scorer, "model_version", None) is None else [scorer.model_version],
+        "versions": []
+        if getattr(scorer, "model_version", None) is None
+        else [scorer.model_version],
         "platform": "saveur",
         "inputs": inputs,
         "outputs": outputs,
     }
 
 
-def decode_request(
-    body: bytes, scorer: Any, header_length: str | None = None
-) -> InferenceRequest:
+def decode_request(body: bytes, scorer: Any, header_length: str | None = None) -> InferenceRequest:
     """Decode a v2 ``infer`` body into the model input the signature expects.
 
     ``header_length`` is the ``Inference-Header-Content-Length`` header of the binary tensor
@@ -145,10 +145,13 @@ def decode_request(
     try:
         payload = orjson.loads(json_part)
     except orjson.JSONDecodeError as exc:
-        hint = ("" if header_length is not None else "; a body with binary tensor data needs "
-                "the Inference-Header-Content-Length header (the length of its JSON part)")
-        raise ProtocolError(f"request body is not valid JSON: {exc}{hint}",
-                            field="body") from None
+        hint = (
+            ""
+            if header_length is not None
+            else "; a body with binary tensor data needs "
+            "the Inference-Header-Content-Length header (the length of its JSON part)"
+        )
+        raise ProtocolError(f"request body is not valid JSON: {exc}{hint}", field="body") from None
     return decode_payload(payload, binary, header_length is not None, scorer.signature)
 
 
@@ -269,8 +272,9 @@ def _decode_tensor(
 
     where = f"inputs[{index}]"
     if not isinstance(tensor, dict):
-        raise ProtocolError(f"{where} must be an object with name, shape, datatype and data",
-                            field=where)
+        raise ProtocolError(
+            f"{where} must be an object with name, shape, datatype and data", field=where
+        )
     name = tensor.get("name")
     if not isinstance(name, str) or not name:
         raise ProtocolError(f"{where}.name must be a non-empty string", field=f"{where}.name")
@@ -299,8 +303,9 @@ def _decode_tensor(
         expected *= d
     parameters = tensor.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
-        raise ProtocolError(f"{where}: parameters must be an object",
-                            field=f"inputs[{index}].parameters")
+        raise ProtocolError(
+            f"{where}: parameters must be an object", field=f"inputs[{index}].parameters"
+        )
     if parameters and "binary_data_size" in parameters:
         if "data" in tensor:
             raise ProtocolError(
@@ -309,8 +314,9 @@ def _decode_tensor(
             )
         field = f"inputs[{index}].parameters.binary_data_size"
         chunk = reader.take(parameters["binary_data_size"], where, field)
-        array = _binary_tensor(chunk, datatype, expected, where, field,
-                               _keeps_bytes(name, index, signature))
+        array = _binary_tensor(
+            chunk, datatype, expected, where, field, _keeps_bytes(name, index, signature)
+        )
         return name, array.reshape(shape)
     data = tensor.get("data")
     if not isinstance(data, list):
@@ -380,9 +386,7 @@ def _binary_tensor(
     return np.frombuffer(chunk, dtype=dtype).astype(dtype.newbyteorder("="))
 
 
-def _binary_strings(
-    chunk: memoryview, count: int, where: str, field: str, keep_bytes: bool
-) -> Any:
+def _binary_strings(chunk: memoryview, count: int, where: str, field: str, keep_bytes: bool) -> Any:
     """BYTES elements: each a 4-byte little-endian length, then that many bytes."""
     import numpy as np
 
@@ -675,8 +679,9 @@ def _requested_outputs(outputs: Any) -> tuple[list[str] | None, frozenset[str]]:
     for o in outputs:
         parameters = o.get("parameters")
         if parameters is not None and not isinstance(parameters, dict):
-            raise ProtocolError(f"output '{o['name']}': parameters must be an object",
-                                field="outputs")
+            raise ProtocolError(
+                f"output '{o['name']}': parameters must be an object", field="outputs"
+            )
         if parameters and parameters.get("binary_data") is True:
             binary.add(o["name"])
     return [o["name"] for o in outputs], frozenset(binary)
@@ -777,8 +782,12 @@ def _binary_output(name: str, array: Any) -> tuple[dict[str, Any], bytes]:
     else:
         dtype = np.dtype(DATATYPES[datatype]).newbyteorder("<")
         data = np.ascontiguousarray(array, dtype=dtype).tobytes()
-    tensor = {"name": name, "datatype": datatype, "shape": list(array.shape),
-              "parameters": {"binary_data_size": len(data)}}
+    tensor = {
+        "name": name,
+        "datatype": datatype,
+        "shape": list(array.shape),
+        "parameters": {"binary_data_size": len(data)},
+    }
     return tensor, data
 
 

@@ -517,9 +517,11 @@ def _column_block(inputs: list[Any]) -> tuple[list[str], Any] | None:
     if type(first) is not dict:
         return None
     datatype = first.get("datatype")
-    value_types = _BLOCK_VALUE_TYPES.get(datatype) if type(datatype) is str else None
+    if not isinstance(datatype, str) or datatype not in _BLOCK_VALUE_TYPES:
+        return None
+    value_types = _BLOCK_VALUE_TYPES[datatype]
     shape = first.get("shape")
-    if value_types is None or type(shape) is not list or len(shape) != 1:
+    if type(shape) is not list or len(shape) != 1:
         return None
     rows = shape[0]
     # exact types: a bool or a float equals an int in a comparison, and the per-tensor path

@@ -82,10 +82,17 @@ def test_one_pass_builds_the_frame_one_by_one_decoding_builds(payload, signature
     assert fast.to_numpy().tobytes() == slow.to_numpy().tobytes()
 
 
-def test_one_pass_is_taken_for_plain_named_inputs():
+def test_one_pass_is_taken_for_plain_named_inputs(monkeypatch):
     names, block = v2._column_block(_row(rows=2)["inputs"])
     assert names == NAMES
     assert block.shape == (10, 2) and block.dtype == np.float64
+
+    def one_by_one(*args):
+        raise AssertionError("decoded tensor by tensor")
+
+    monkeypatch.setattr(v2, "_decode_tensor", one_by_one)
+    frame = v2.decode_payload(_row(rows=2), memoryview(b""), False, DOUBLES).data
+    assert frame.columns.tolist() == NAMES and frame.shape == (2, 10)
 
 
 REFUSED_OR_ODD = [

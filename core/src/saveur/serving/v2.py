@@ -123,16 +123,16 @@ def model_metadata(scorer: Any) -> dict[str, Any]:
     outputs = signature_tensors(signature.outputs, "output") if signature is not None else []
     return {
         "name": scorer.name,
-        "versions": [] if getattr(scorer, "model_version", None) is None else [scorer.model_version],
+        "versions": []
+        if getattr(scorer, "model_version", None) is None
+        else [scorer.model_version],
         "platform": "saveur",
         "inputs": inputs,
         "outputs": outputs,
     }
 
 
-def decode_request(
-    body: bytes, scorer: Any, header_length: str | None = None
-) -> InferenceRequest:
+def decode_request(body: bytes, scorer: Any, header_length: str | None = None) -> InferenceRequest:
     """Decode a v2 ``infer`` body into the model input the signature expects.
 
     ``header_length`` is the ``Inference-Header-Content-Length`` header of the binary tensor
@@ -145,10 +145,13 @@ def decode_request(
     try:
         payload = orjson.loads(json_part)
     except orjson.JSONDecodeError as exc:
-        hint = ("" if header_length is not None else "; a body with binary tensor data needs "
-                "the Inference-Header-Content-Length header (the length of its JSON part)")
-        raise ProtocolError(f"request body is not valid JSON: {exc}{hint}",
-                            field="body") from None
+        hint = (
+            ""
+            if header_length is not None
+            else "; a body with binary tensor data needs "
+            "the Inference-Header-Content-Length header (the length of its JSON part)"
+        )
+        raise ProtocolError(f"request body is not valid JSON: {exc}{hint}", field="body") from None
     return decode_payload(payload, binary, header_length is not None, scorer.signature)
 
 
@@ -166,9 +169,17 @@ def decode_payload(
     if not isinstance(inputs, list) or not inputs:
         raise ProtocolError("'inputs' must be a non-empty list of tensors", field="inputs")
     reader = _BinaryReader(binary, binary_allowed)
-    tensors = [_decode_tensor(tensor, i, reader, signature) for i, tensor in enumerate(inputs)]
+    schema = signature.inputs if signature is not None else None
+    columns = None
+    if schema is not None and not schema.is_tensor_spec():
+        columns = _column_block(inputs)
+    tensors: list[tuple[str, Any]] = []
+    if columns is None:
+        tensors = [_decode_tensor(tensor, i, reader, signature) for i, tensor in enumerate(inputs)]
+        names = [name for name, _ in tensors]
+    else:
+        names = columns[0]
     reader.check_consumed()
-    names = [name for name, _ in tensors]
     if len(set(names)) != len(names):
         raise ProtocolError("tensor names in 'inputs' must be unique", field="inputs")
     request_id = payload.get("id")
@@ -177,7 +188,10 @@ def decode_payload(
     outputs, binary_outputs = _requested_outputs(payload.get("outputs"))
     parameters = payload.get("parameters")
     all_binary = isinstance(parameters, dict) and parameters.get("binary_data_output") is True
-    data = _model_input(tensors, signature)
+    if columns is None:
+        data = _model_input(tensors, signature)
+    else:
+        data = _block_frame(names, columns[1], schema)
     params = _params(parameters, signature)
     return InferenceRequest(data, params, request_id, outputs, binary_outputs, all_binary)
 
@@ -258,8 +272,9 @@ def _decode_tensor(
 
     where = f"inputs[{index}]"
     if not isinstance(tensor, dict):
-        raise ProtocolError(f"{where} must be an object with name, shape, datatype and data",
-                            field=where)
+        raise ProtocolError(
+            f"{where} must be an object with name, shape, datatype and data", field=where
+        )
     name = tensor.get("name")
     if not isinstance(name, str) or not name:
         raise ProtocolError(f"{where}.name must be a non-empty string", field=f"{where}.name")
@@ -288,8 +303,9 @@ def _decode_tensor(
         expected *= d
     parameters = tensor.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
-        raise ProtocolError(f"{where}: parameters must be an object",
-                            field=f"inputs[{index}].parameters")
+        raise ProtocolError(
+            f"{where}: parameters must be an object", field=f"inputs[{index}].parameters"
+        )
     if parameters and "binary_data_size" in parameters:
         if "data" in tensor:
             raise ProtocolError(
@@ -298,8 +314,9 @@ def _decode_tensor(
             )
         field = f"inputs[{index}].parameters.binary_data_size"
         chunk = reader.take(parameters["binary_data_size"], where, field)
-        array = _binary_tensor(chunk, datatype, expected, where, field,
-                               _keeps_bytes(name, index, signature))
+        array = _binary_tensor(
+            chunk, datatype, expected, where, field, _keeps_bytes(name, index, signature)
+        )
         return name, array.reshape(shape)
     data = tensor.get("data")
     if not isinstance(data, list):
@@ -369,9 +386,7 @@ def _binary_tensor(
     return np.frombuffer(chunk, dtype=dtype).astype(dtype.newbyteorder("="))
 
 
-def _binary_strings(
-    chunk: memoryview, count: int, where: str, field: str, keep_bytes: bool
-) -> Any:
+def _binary_strings(chunk: memoryview, count: int, where: str, field: str, keep_bytes: bool) -> Any:
     """BYTES elements: each a 4-byte little-endian length, then that many bytes."""
     import numpy as np
 
@@ -477,12 +492,124 @@ def _flatten(data: list[Any], shape: list[int], where: str, field: str) -> list[
     return flat
 
 
+#: datatypes :func:`_column_block` decodes, and the Python types of the JSON values each takes
+#: (BOOL and BYTES keep their own checks on the per-tensor path)
+_BLOCK_VALUE_TYPES: dict[str, frozenset[type]] = {
+    **{name: frozenset({int, float}) for name in ("FP16", "FP32", "FP64")},
+    **{name: frozenset({int}) for name in DATATYPES if name[0] in "IU"},
+}
+
+
+def _column_block(inputs: list[Any]) -> tuple[list[str], Any] | None:
+    """The inputs of a request to a column model decoded in one pass: their names and a
+    ``(len(inputs), n)`` array, one row per input; or None, to decode them one by one.
+
+    Only the common form is taken: every input an object with a non-empty string name, one
+    numeric datatype, shape ``[n]`` with one ``n``, no parameters, and a flat list of ``n``
+    JSON numbers that convert exactly (in range, finite). For such inputs the per-tensor path
+    would accept each one and build the same arrays, value by value; anything else (including
+    every request it would refuse) returns None and gets that path's answer or error, so the
+    two cannot disagree. Ten 1-row inputs cost ~10 µs here against ~100 one by one.
+    """
+    import numpy as np
+
+    first = inputs[0]
+    if type(first) is not dict:
+        return None
+    datatype = first.get("datatype")
+    if not isinstance(datatype, str) or datatype not in _BLOCK_VALUE_TYPES:
+        return None
+    value_types = _BLOCK_VALUE_TYPES[datatype]
+    shape = first.get("shape")
+    if type(shape) is not list or len(shape) != 1:
+        return None
+    rows = shape[0]
+    # exact types: a bool or a float equals an int in a comparison, and the per-tensor path
+    # refuses them as dimensions
+    if type(rows) is not int or not 0 <= rows <= _MAX_DIM:
+        return None
+    names: list[str] = []
+    values: list[Any] = []
+    for tensor in inputs:
+        if type(tensor) is not dict or tensor.get("datatype") != datatype:
+            return None
+        shape = tensor.get("shape")
+        if type(shape) is not list or len(shape) != 1 or type(shape[0]) is not int:
+            return None
+        name = tensor.get("name")
+        data = tensor.get("data")
+        if (
+            shape[0] != rows
+            or tensor.get("parameters") is not None
+            or type(name) is not str
+            or not name
+            or type(data) is not list
+            or len(data) != rows
+        ):
+            return None
+        names.append(name)
+        values += data
+    if not set(map(type, values)) <= value_types:
+        return None  # nested lists, booleans, strings, nulls: checked one by one
+    dtype = DATATYPES[datatype]
+    if datatype[0] in "IU" and values:
+        info = np.iinfo(dtype)
+        if not (info.min <= min(values) and max(values) <= info.max):
+            return None
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            block = np.array(values, dtype=dtype)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if datatype[0] == "F" and not np.isfinite(block).all():
+        return None  # the per-tensor path tells overflow from a NaN the client sent
+    return names, block.reshape(len(names), rows)
+
+
+def _block_frame(names: list[str], block: Any, schema: Any) -> Any:
+    """The frame of :func:`_column_block`'s inputs: what :func:`_columns_frame` builds from
+    the same arrays (the same C-ordered ``(n, columns)`` block, the same labels)."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame(
+        np.ascontiguousarray(block.T), columns=_labels(names, schema, pd), copy=False
+    )
+
+
+#: columns Index of each signature's column names (see _labels); at most _MAX_LABELS
+_LABELS: dict[tuple[str, ...], Any] = {}
+_MAX_LABELS = 16
+
+
+def _labels(names: list[str], schema: Any, pd: Any) -> Any:
+    """The columns of a frame of inputs ``names``: one shared Index when they are the
+    signature's column names in order, else the names.
+
+    Building an Index of ten strings costs pandas 3 more than the frame (~30 µs of ~65), and
+    enforcement and saveur-sklearn recognise an Index they have already checked by identity.
+    Only a signature's own names are kept (request names are not), so the table stays as
+    small as the number of signatures served. An Index is immutable except for its ``name``:
+    one a model renamed is replaced, never handed out again.
+    """
+    key = tuple(names)
+    index = _LABELS.get(key)
+    if index is not None and index.name is None:
+        return index
+    if schema is None or names != schema.input_names():
+        return names
+    index = pd.Index(names)
+    if key in _LABELS or len(_LABELS) < _MAX_LABELS:
+        _LABELS[key] = index
+    return index
+
+
 def _model_input(tensors: list[tuple[str, Any]], signature: Any) -> Any:
     import pandas as pd
 
     schema = signature.inputs if signature is not None else None
     if schema is not None and not schema.is_tensor_spec():
-        return _columns_frame(tensors, pd)
+        return _columns_frame(tensors, pd, schema)
     if schema is not None and not schema.has_input_names():
         if len(tensors) != 1:
             raise ProtocolError(
@@ -499,7 +626,7 @@ def _model_input(tensors: list[tuple[str, Any]], signature: Any) -> Any:
     return dict(tensors)
 
 
-def _columns_frame(tensors: list[tuple[str, Any]], pd: Any) -> Any:
+def _columns_frame(tensors: list[tuple[str, Any]], pd: Any, schema: Any = None) -> Any:
     columns = {}
     rows = None
     for name, array in tensors:
@@ -525,7 +652,9 @@ def _columns_frame(tensors: list[tuple[str, Any]], pd: Any) -> Any:
         # several times faster than a frame from a dict, and enforcement reads in one go.
         import numpy as np
 
-        return pd.DataFrame(np.column_stack(arrays), columns=list(columns), copy=False)
+        return pd.DataFrame(
+            np.column_stack(arrays), columns=_labels(list(columns), schema, pd), copy=False
+        )
     return pd.DataFrame(columns)
 
 
@@ -552,8 +681,9 @@ def _requested_outputs(outputs: Any) -> tuple[list[str] | None, frozenset[str]]:
     for o in outputs:
         parameters = o.get("parameters")
         if parameters is not None and not isinstance(parameters, dict):
-            raise ProtocolError(f"output '{o['name']}': parameters must be an object",
-                                field="outputs")
+            raise ProtocolError(
+                f"output '{o['name']}': parameters must be an object", field="outputs"
+            )
         if parameters and parameters.get("binary_data") is True:
             binary.add(o["name"])
     return [o["name"] for o in outputs], frozenset(binary)
@@ -654,8 +784,12 @@ def _binary_output(name: str, array: Any) -> tuple[dict[str, Any], bytes]:
     else:
         dtype = np.dtype(DATATYPES[datatype]).newbyteorder("<")
         data = np.ascontiguousarray(array, dtype=dtype).tobytes()
-    tensor = {"name": name, "datatype": datatype, "shape": list(array.shape),
-              "parameters": {"binary_data_size": len(data)}}
+    tensor = {
+        "name": name,
+        "datatype": datatype,
+        "shape": list(array.shape),
+        "parameters": {"binary_data_size": len(data)},
+    }
     return tensor, data
 
 

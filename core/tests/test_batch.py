@@ -683,43 +683,16 @@ def test_read_ahead_takes_a_batch_over_its_budget_and_close_stops_the_reader():
     assert len(produced) <= 3  # stopped, not run through the file
 
 
-def test_the_input_is_read_while_the_model_loads(model_dir, tmp_path, frame, monkeypatch):
-    import threading
-
-    import saveur.batch as batch
-    import saveur.pyfunc
-
-    read = threading.Event()
-    real_read, real_load = batch._FastDoubles.read, saveur.pyfunc.load_prepared
-    loaded_in = []
-
-    def reading(self, chunk):
-        read.set()
-        return real_read(self, chunk)
-
-    def slow_load(setup):
-        loaded_in.append(threading.current_thread().name)
-        assert read.wait(30), "the input was not read while the model loaded"
-        return real_load(setup)
-
-    monkeypatch.setattr(batch._FastDoubles, "read", reading)
-    monkeypatch.setattr(saveur.pyfunc, "load_prepared", slow_load)
-    frame.to_csv(tmp_path / "in.csv", index=False)
-    predict_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", batch_size=2)
-    assert loaded_in == ["saveur-load"]
-    assert pd.read_csv(tmp_path / "out.csv")["x"].tolist() == (frame["x"] * 3).tolist()
-
-
 def test_a_model_that_fails_to_load_is_the_error_even_with_a_bad_input(
     model_dir, tmp_path, monkeypatch
 ):
     import saveur.pyfunc
     from saveur.errors import TrustError
 
-    def refused(setup):
+    def refused(*args, **kwargs):
         raise TrustError("loading 'model.pkl' would run code carried by the model")
 
-    monkeypatch.setattr(saveur.pyfunc, "load_prepared", refused)
+    monkeypatch.setattr(saveur.pyfunc, "load_model", refused)
     (tmp_path / "empty.csv").write_bytes(b"")  # alone, this is "in.csv is empty"
     with pytest.raises(TrustError, match="would run code carried by the model"):
         predict_file(model_dir, tmp_path / "empty.csv", tmp_path / "out.csv")
@@ -747,10 +720,10 @@ def test_a_failed_load_is_reported_at_once_while_a_pipe_is_still_open(model_dir,
     import saveur.pyfunc
     from saveur.errors import TrustError
 
-    def refused(setup):
+    def refused(*args, **kwargs):
         raise TrustError("loading 'model.pkl' would run code carried by the model")
 
-    monkeypatch.setattr(saveur.pyfunc, "load_prepared", refused)
+    monkeypatch.setattr(saveur.pyfunc, "load_model", refused)
     read_end, write_end = os.pipe()
     os.write(write_end, b"x,y\n1,2\n")  # a header, a row, and then nothing (no end of file)
     raised = []

@@ -6,10 +6,8 @@ The input (CSV, Parquet, JSON lines, or an MLflow JSON payload) is read in batch
 pyarrow, which reads it to the same frame) and the model's signature enforcement, is
 predicted, and its output is written while later batches are read in a worker thread (at
 most :data:`READ_AHEAD_BYTES` held ahead), so memory is bounded by the batch size and that
-budget, not by the file. Reading starts while the model's framework is still being imported:
-the model is opened and verified first (its signature decides how the input is parsed), then
-its flavor loads in another thread. The output is written to a temporary file next to it and
-renamed into place at the end: a failed or interrupted run leaves nothing behind.
+budget, not by the file. The output is written to a temporary file next to it and renamed
+into place at the end: a failed or interrupted run leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -41,9 +39,8 @@ _EXTENSIONS = {
 #: the batch size when none is given: large enough that per-batch costs vanish, small
 #: enough that a batch of wide rows stays in tens of megabytes
 DEFAULT_BATCH_SIZE = 10_000
-#: how much parsed input the reader may hold ahead of scoring: while the model's framework is
-#: imported (seconds, for scikit-learn) it fills this much; a batch larger than the budget is
-#: still read, one at a time
+#: how much parsed input the reader may hold ahead of scoring; a batch larger than the budget
+#: is still read, one at a time
 READ_AHEAD_BYTES = 16 << 20
 _STDIO = "-"
 
@@ -118,14 +115,11 @@ def predict_file(
     if env_manager != "local":
         raise BatchError(f"env_manager must be 'local' or 'uv', got {env_manager!r}")
 
-    from saveur.loading import prepare_load
-    from saveur.pyfunc import load_prepared
+    from saveur.pyfunc import load_model
 
     started = time.perf_counter()
-    # The model is opened and verified here (its signature decides how the input is read);
-    # its flavor, which imports the framework, loads in a thread while the input is read.
-    setup = prepare_load(model_uri, trust_code=trust_code, verify=True, options={})
-    signature = setup.mlmodel.signature
+    model = load_model(model_uri, trust_code=trust_code)
+    signature = model.signature
     given_params = params
     params = _check_params(signature, params)
     errors_path = None
@@ -134,32 +128,20 @@ def predict_file(
     result = BatchResult(
         output=_name(output), errors_file=None if errors_path is None else str(errors_path)
     )
-    _import_io_stack(in_format, out_format)
-    loading = _InThread(load_prepared, setup, name="saveur-load")
     with (
         _Sink(output, out_format) as sink,
         _ErrorLog(errors_path) as errors,
         _open_input(input) as stream,
     ):
-        if not _is_regular(stream):
-            # A pipe may be slow to come or never end: a model that cannot load is reported
-            # before anything waits on it (and a reader blocked on it is never left behind).
-            loading.result()
-        try:
-            source = _SOURCES[in_format](stream, batch_size, _name(input), signature)
-            source.check_columns(signature, keep)
-        except BaseException:
-            loading.result()  # a model that cannot load is the error to report first
-            raise
+        source = _SOURCES[in_format](stream, batch_size, _name(input), signature)
+        source.check_columns(signature, keep)
         file_params = getattr(source, "file_params", None)
         if file_params is not None and given_params is None:
             # A JSON payload's own "params", as `mlflow models predict` reads them.
             params = _check_params(signature, file_params)
+        bar = _progress_bar(progress, source.total_rows)
         reader = _ReadAhead(source.batches(), READ_AHEAD_BYTES)
-        bar = None
         try:
-            model = loading.result()
-            bar = _progress_bar(progress, source.total_rows)
             for batch in reader:
                 _score_batch(
                     model,
@@ -183,29 +165,6 @@ def predict_file(
         errors.commit()
     result.seconds = time.perf_counter() - started
     return result
-
-
-class _InThread:
-    """``fn(*args)`` run in a daemon thread; :meth:`result` waits for it and returns its value
-    or raises its exception (a daemon, so an interrupted run does not wait for a load)."""
-
-    def __init__(self, fn: Any, *args: Any, name: str) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Any, args: tuple[Any, ...]) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 class _ReadAhead:
@@ -275,48 +234,6 @@ class _ReadAhead:
             self._ready.clear()
             self._changed.notify_all()
         self._thread.join()
-
-
-def _is_regular(stream: IO[bytes]) -> bool:
-    """Whether reading ``stream`` never waits for a writer (a regular file, or memory): only
-    then is it read while the model loads."""
-    import io
-    import stat
-
-    if isinstance(stream, io.BytesIO):
-        return True
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return False
-
-
-def _import_io_stack(in_format: str, out_format: str) -> None:
-    """Import what reading and writing use, before the model's flavor imports its framework
-    in another thread: two threads importing the same modules (pandas, pyarrow) at once
-    can deadlock on import locks, so the reader starts with its modules already there."""
-    import csv  # noqa: F401
-    import importlib
-
-    import numpy  # noqa: F401
-    import pandas  # noqa: F401
-
-    import saveur.protocol
-    import saveur.protocol._spec
-    import saveur.types  # noqa: F401
-
-    names = ["pyarrow", "pyarrow.pandas_compat"]
-    if in_format == "csv":
-        names += ["pyarrow.csv", "pandas.io.parsers"]
-    if "parquet" in (in_format, out_format):
-        names.append("pyarrow.parquet")
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError:  # pyarrow is the batch extra: pandas reads without it
-            pass
-    if in_format in ("json", "jsonl") or out_format in ("json", "jsonl"):
-        _json_loads()
 
 
 def _name(target: Any) -> str:

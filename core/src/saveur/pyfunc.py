@@ -18,7 +18,6 @@ from saveur.python_model import PythonModelContext as PythonModelContext
 
 if TYPE_CHECKING:
     from saveur.hookspecs import ResolvedURI
-    from saveur.loading import LoadSetup
     from saveur.mlmodel import Model
     from saveur.signature import ModelSignature
     from saveur.store import ModelInfo
@@ -126,22 +125,9 @@ def load_model(
     module) runs only with ``trust_code=True`` or ``SAVEUR_TRUST_CODE=1``. ``verify=False``
     skips the per-file digest check (the registry's MLmodel digest is always checked).
     """
-    from saveur.loading import prepare_load
+    from saveur.loading import add_code_paths, load_custom_loader, prepare_load, pyfunc_owner
 
-    return load_prepared(
-        prepare_load(model_uri, trust_code=trust_code, verify=verify, options=options)
-    )
-
-
-def load_prepared(setup: LoadSetup) -> PyFuncModel:
-    """The second half of :func:`load_model`: the model of an opened, verified ``setup``
-    (:func:`saveur.loading.prepare_load`), loaded by the flavor that owns its pyfunc.
-
-    This half imports the framework and reads the model's files; batch scoring runs it in a
-    worker thread while it reads the input, whose parsing the signature in ``setup`` decides.
-    """
-    from saveur.loading import add_code_paths, load_custom_loader, pyfunc_owner
-
+    setup = prepare_load(model_uri, trust_code=trust_code, verify=verify, options=options)
     mlmodel, path, trust = setup.mlmodel, setup.path, setup.context.trust_code
     flavor = pyfunc_owner(mlmodel, setup.plugins)
     conf = mlmodel.pyfunc_conf or {}

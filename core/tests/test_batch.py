@@ -702,17 +702,6 @@ def test_a_model_that_fails_to_load_is_the_error_even_with_a_bad_input(
     assert _leftovers(tmp_path, "model", "empty.csv", "good.csv") == []
 
 
-def test_rows_of_a_pyarrow_batch_are_copies_numbered_from_zero(model_dir):
-    from saveur.batch import _frame_rows
-
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [4.0, 5.0, 6.0]})
-    parse = _frame_rows(frame)
-    whole, part = parse(0, 3), parse(1, 3)
-    whole.iloc[0, 0] = 99.0  # scoring may alter what it was given
-    assert frame.iloc[0, 0] == 1.0
-    assert part.index.tolist() == [0, 1] and part["y"].tolist() == [5.0, 6.0]
-
-
 def test_a_failed_load_is_reported_at_once_while_a_pipe_is_still_open(model_dir, tmp_path, monkeypatch):
     import os
     import threading

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -730,3 +731,31 @@ def test_a_failed_load_is_reported_at_once_while_a_pipe_is_still_open(model_dir,
     os.close(write_end)
     assert raised and "would run code carried by the model" in str(raised[0])
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_command_in_its_own_process_writes_everything_and_exits_with_its_status(
+    model_dir, tmp_path, frame
+):
+    import subprocess
+
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    import os
+
+    import saveur_echo
+
+    # the echo model's loader is a test module, not an installed plugin: trusted, on the path
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(saveur_echo.__file__).parents[1]), *sys.path])}
+    command = [sys.executable, "-m", "saveur", "predict", "--trust-code", "-m", str(model_dir), "-i"]
+    done = subprocess.run(
+        [*command, str(tmp_path / "in.csv"), "-o", "-", "--no-progress"],
+        capture_output=True, timeout=300, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)  # all of it written out before the process ended
+    assert [r["x"] for r in body["predictions"]] == (frame["x"] * 3).tolist()
+    failed = subprocess.run(
+        [*command, str(tmp_path / "missing.csv"), "-o", str(tmp_path / "out.csv")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert failed.returncode == 1
+    assert "missing.csv does not exist" in failed.stderr

@@ -53,3 +53,16 @@ def test_models_verify_and_reseal(saved, capsys):
 def test_error_is_one_line_with_exit_status_1(tmp_path, capsys):
     assert main(["models", "show", str(tmp_path / "nope")]) == 1
     assert capsys.readouterr().err.startswith("error: no model at")
+
+
+def test_the_process_entry_returns_the_status_and_freezes_what_is_left(monkeypatch):
+    import gc
+
+    import saveur.cli as cli
+
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    try:
+        assert cli.run() == 3
+        assert gc.get_freeze_count() > 0  # shutdown will not walk these objects
+    finally:
+        gc.unfreeze()

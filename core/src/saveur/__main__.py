@@ -1,5 +1,5 @@
 import sys
 
-from saveur.cli import main
+from saveur.cli import run
 
-sys.exit(main())
+sys.exit(run())

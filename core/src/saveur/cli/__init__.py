@@ -58,5 +58,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> int:
+    """The ``saveur`` command's process entry point: :func:`main`, then a short shutdown.
+
+    At exit, CPython's garbage collector walks every object of every module the command
+    imported: with scikit-learn, scipy and pandas loaded that is about 0.25 s, a tenth of a
+    batch run. Once the command is done, the garbage there is is collected (its finalizers
+    run, as at a normal exit) and what is left is frozen (:func:`gc.freeze`), so shutdown only
+    releases the modules (~0.03 s). Python never promises finalizers for objects still alive
+    at exit, and the command's own files are closed (and outputs renamed) before it returns.
+    Only the process entry does this: :func:`main` stays an ordinary function.
+    """
+    import gc
+
+    code = main()
+    gc.collect()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(run())

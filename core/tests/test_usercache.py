@@ -80,3 +80,17 @@ def test_an_unwritable_cache_is_no_error(tmp_path, monkeypatch):
     monkeypatch.setenv("SAVEUR_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot exist
     assert not write_private("e.json", b"x")
     assert read_private("e.json") is None
+
+
+def test_no_home_directory_means_no_cache(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.delenv("SAVEUR_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert cache_dir() is None
+    assert read_private("e.json") is None

@@ -43,7 +43,12 @@ def cache_dir() -> Path | None:
         if configured.strip().lower() in ("", "off", "0", "false", "no"):
             return None
         return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError, OSError):  # no home directory to be found
+            return None
     return Path(base) / "saveur"
 
 

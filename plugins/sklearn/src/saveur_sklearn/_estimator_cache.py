@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import sys
@@ -32,6 +33,7 @@ from typing import Any
 #: Bump when what is stored changes.
 _FORMAT = 1
 _MODULE = re.compile(r"sklearn(\.[A-Za-z_]\w*)+")
+_log = logging.getLogger(__name__)
 
 
 def installation_key(package_dir: str) -> dict[str, Any]:
@@ -102,15 +104,19 @@ def cached_all_estimators(real: Callable[[], list[tuple[str, type]]]) -> list[tu
         return real()  # enabled experimental estimators join the list: not this installation's
     import sklearn
 
-    key = installation_key(os.path.dirname(os.path.abspath(sklearn.__file__)))
-    entry = _entry_name(key)
-    data = read_private(entry)
+    try:
+        key = installation_key(os.path.dirname(os.path.abspath(sklearn.__file__)))
+        entry = _entry_name(key)
+        data = read_private(entry)
+    except (OSError, ValueError) as exc:  # the cache is an optimisation: never a failure
+        _log.debug("scikit-learn's estimator list not cached: %s", exc)
+        return real()
     rows = None if data is None else _decode(data, key)
     if rows is not None:
         return [(name, _stand_in(module, cls_name)) for name, module, cls_name in rows]
     found = real()
     rows = [(name, cls.__module__, cls.__name__) for name, cls in found]
-    if all(_MODULE.fullmatch(module) for _, module, _ in rows):
+    if all(_MODULE.fullmatch(module) and cls_name.isidentifier() for _, module, cls_name in rows):
         payload = {"key": key, "estimators": [list(row) for row in rows]}
         write_private(entry, json.dumps(payload).encode())
     return found

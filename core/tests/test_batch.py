@@ -684,9 +684,9 @@ def test_read_ahead_takes_a_batch_over_its_budget_and_close_stops_the_reader():
     assert len(produced) <= 3  # stopped, not run through the file
 
 
-def test_a_model_that_fails_to_load_is_the_error_even_with_a_bad_input(
-    model_dir, tmp_path, monkeypatch
-):
+@pytest.fixture
+def load_refused(monkeypatch):
+    """saveur.pyfunc.load_model refusing the model, as it does a pickle without trust."""
     import saveur.pyfunc
     from saveur.errors import TrustError
 
@@ -694,6 +694,13 @@ def test_a_model_that_fails_to_load_is_the_error_even_with_a_bad_input(
         raise TrustError("loading 'model.pkl' would run code carried by the model")
 
     monkeypatch.setattr(saveur.pyfunc, "load_model", refused)
+
+
+def test_a_model_that_fails_to_load_is_the_error_even_with_a_bad_input(
+    model_dir, tmp_path, load_refused
+):
+    from saveur.errors import TrustError
+
     (tmp_path / "empty.csv").write_bytes(b"")  # alone, this is "in.csv is empty"
     with pytest.raises(TrustError, match="would run code carried by the model"):
         predict_file(model_dir, tmp_path / "empty.csv", tmp_path / "out.csv")
@@ -703,17 +710,14 @@ def test_a_model_that_fails_to_load_is_the_error_even_with_a_bad_input(
     assert _leftovers(tmp_path, "model", "empty.csv", "good.csv") == []
 
 
-def test_a_failed_load_is_reported_at_once_while_a_pipe_is_still_open(model_dir, tmp_path, monkeypatch):
+def test_a_failed_load_is_reported_at_once_while_a_pipe_is_still_open(
+    model_dir, tmp_path, load_refused
+):
     import os
     import threading
 
-    import saveur.pyfunc
     from saveur.errors import TrustError
 
-    def refused(*args, **kwargs):
-        raise TrustError("loading 'model.pkl' would run code carried by the model")
-
-    monkeypatch.setattr(saveur.pyfunc, "load_model", refused)
     read_end, write_end = os.pipe()
     os.write(write_end, b"x,y\n1,2\n")  # a header, a row, and then nothing (no end of file)
     raised = []

@@ -236,6 +236,7 @@ class _ReadAhead:
         self._thread.join()
 
 
+# ---- formats and paths ---------------------------------------------------------------------
 def _name(target: Any) -> str:
     if isinstance(target, (str, os.PathLike)):
         text = os.fspath(target)

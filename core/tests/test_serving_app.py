@@ -253,9 +253,9 @@ def _parse_threads(bodies):
     threads = []
     parse = scorer._parse_request
 
-    def recording(body, content_type, signature):
+    def recording(body, content_type, signature, array_columns=None):
         threads.append(threading.current_thread().name)
-        return parse(body, content_type, signature)
+        return parse(body, content_type, signature, array_columns)
 
     scorer._parse_request = recording
 
@@ -311,10 +311,10 @@ def test_ping_answers_while_a_request_is_parsed():
     parse = scorer._parse_request
     parsing = threading.Event()
 
-    def slow(body, content_type, signature):
+    def slow(body, content_type, signature, array_columns=None):
         parsing.set()
         time.sleep(1.0)  # a parse that keeps its thread busy
-        return parse(body, content_type, signature)
+        return parse(body, content_type, signature, array_columns)
 
     scorer._parse_request = slow
 
@@ -325,6 +325,7 @@ def test_ping_answers_while_a_request_is_parsed():
                 "/invocations", content=b"x\n" + b"1\n" * 300,
                 headers={"content-type": "text/csv"}))
             while not parsing.is_set():
+                assert not scoring.done(), scoring.result().text  # failed before parsing
                 await asyncio.sleep(0.001)
             started = time.perf_counter()
             ping = await client.get("/ping")

@@ -89,6 +89,23 @@ def test_every_json_form_gives_the_model_predictions(client, expected, payload):
     assert response.json() == {"predictions": expected}
 
 
+def test_a_split_in_fitted_order_answers_as_the_frame_does(client, column_model):
+    """A split of exactly the fitted columns is predicted from its values alone (no frame is
+    built); the answers must be the frame's, and the same in any column order."""
+    from saveur.pyfunc import load_model
+
+    model = load_model(column_model)
+    assert model.array_columns == tuple(COLUMNS)
+    frame = pd.DataFrame(np.random.RandomState(3).rand(64, len(COLUMNS)), columns=COLUMNS)
+    expected = np.asarray(model.predict(frame)).tolist()
+    for columns in (COLUMNS, COLUMNS[::-1], COLUMNS[1:] + COLUMNS[:1]):
+        for rows in (frame, frame.iloc[:1]):
+            payload = {"dataframe_split": {"columns": columns,
+                                           "data": rows[columns].to_numpy().tolist()}}
+            response = client.post("/invocations", json=payload)
+            assert response.json() == {"predictions": expected[:len(rows)]}, columns
+
+
 def test_json_with_a_charset_parameter_is_accepted(client, expected):
     response = client.post(
         "/invocations",

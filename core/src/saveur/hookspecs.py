@@ -31,6 +31,24 @@ PredictFunction = Callable[[Any, "dict[str, Any] | None"], Any]
 
 
 @dataclass(frozen=True)
+class ArrayInput:
+    """A predict function's offer to take a table's values as one 2-D ndarray.
+
+    Set as the ``array_input`` attribute of the function :func:`saveur_predict_function`
+    returns. ``predict(values)`` must answer exactly what the function answers for
+    ``pandas.DataFrame(values, columns=columns)``, for any 2-D ``float64`` or ``float32``
+    ndarray with one column per name of ``columns``, in that order. The host uses it only
+    where the signature's enforcement would hand that DataFrame over untouched (a column
+    signature naming exactly ``columns``, in that order, all ``double`` or all ``float``, no
+    params), and then never builds the frame: a scikit-learn estimator fitted on a frame
+    converts it back to this very array anyway.
+    """
+
+    columns: tuple[str, ...]
+    predict: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
 class FlavorClaim:
     """How a plugin claims an object in :func:`saveur_detect_flavor`.
 
@@ -223,7 +241,9 @@ def saveur_predict_function(  # type: ignore[empty-body]
     :param model: what :func:`saveur_load_model` returned.
     :param pyfunc_conf: the ``python_function`` flavor of MLmodel (``predict_fn``...).
     :param context: the model directory, parsed MLmodel, trust and options.
-    :return: ``predict(model_input, params) -> output``.
+    :return: ``predict(model_input, params) -> output``. It may carry an ``array_input``
+        attribute, an :class:`ArrayInput`, when it can take a numeric table as a plain 2-D
+        ndarray (the host then skips building a DataFrame for such input).
     """
 
 

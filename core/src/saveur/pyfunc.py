@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from saveur.errors import SaveurError
+from saveur.errors import SaveurError, SchemaError
 from saveur.python_model import PythonModel as PythonModel
 from saveur.python_model import PythonModelContext as PythonModelContext
 
@@ -59,6 +59,7 @@ class PyFuncModel:
         # Input that the enforcer would hand back untouched (an array of the declared dtype
         # and shape, no params) skips it: a 1-row predict pays a few attribute reads.
         self._fits = compile_fit_check(metadata.signature)
+        self._array = _array_route(metadata.signature, predict_fn)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Check ``data`` and ``params`` against the signature, then predict."""
@@ -81,6 +82,53 @@ class PyFuncModel:
     def predict_checked(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict on input that :meth:`check_input` already returned (no second check)."""
         return self._predict_fn(data, params)
+
+    @property
+    def array_columns(self) -> tuple[str, ...] | None:
+        """The columns :meth:`predict_array` takes, in order; ``None`` when it takes none.
+
+        Set when the signature names exactly these columns, all ``double`` (or all
+        ``float``), with no params, and the flavor's predict function offers an
+        :class:`saveur.hookspecs.ArrayInput` for them.
+        """
+        route = self._array
+        return None if route is None else route[0]
+
+    def predict_array(self, values: Any) -> Any:
+        """Predict on a table given as its values: a 2-D ndarray, one column per name of
+        :attr:`array_columns`, in that order.
+
+        The answer is :meth:`predict`'s on ``pandas.DataFrame(values, columns=array_columns)``,
+        without building that frame when ``values`` already has the signature's dtype
+        (``float64`` for ``double`` columns). Other arrays are checked as that frame would be.
+        """
+        route = self._array
+        if route is None:
+            raise SaveurError(
+                "predict_array() needs a model whose array_columns is set (a column signature "
+                "of all-double or all-float columns and a flavor that takes their values as "
+                "an array); this model has none: call predict() with a DataFrame"
+            )
+        columns, dtype, predict = route
+        import numpy as np
+
+        if (
+            type(values) is np.ndarray
+            and values.ndim == 2
+            and values.shape[1] == len(columns)
+            and values.dtype == dtype
+        ):
+            return predict(values)
+        import pandas as pd
+
+        try:
+            frame = pd.DataFrame(values, columns=list(columns))
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(
+                f"predict_array() takes a 2-D array with one column per name of "
+                f"array_columns ({len(columns)}): {exc}"
+            ) from None
+        return self.predict(frame)
 
     @property
     def signature(self) -> ModelSignature | None:
@@ -149,6 +197,38 @@ def load_model(
         model_dir=path,
         resolved=setup.opened.resolved,
     )
+
+
+def _array_route(signature: Any, predict_fn: Any) -> tuple[tuple[str, ...], Any, Any] | None:
+    """``(columns, dtype, predict)`` when ``predict_fn`` may take a table's values for this
+    signature: the enforcer would pass a frame of exactly those columns, of that one float
+    dtype, through untouched (no params to fill in), so giving its values instead changes
+    nothing."""
+    from saveur.hookspecs import ArrayInput
+    from saveur.types import DataType
+
+    offer = getattr(predict_fn, "array_input", None)
+    if not isinstance(offer, ArrayInput) or signature is None:
+        return None
+    inputs = getattr(signature, "inputs", None)
+    if inputs is None or getattr(signature, "params", None) is not None:
+        return None
+    if inputs.is_tensor_spec():
+        return None
+    specs = list(inputs.inputs)
+    names = tuple(spec.name for spec in specs)
+    if not names or names != tuple(offer.columns) or len(set(names)) != len(names):
+        return None
+    kinds = {spec.type.name if isinstance(spec.type, DataType) else None for spec in specs}
+    if kinds == {"double"}:
+        dtype = "float64"
+    elif kinds == {"float"}:
+        dtype = "float32"
+    else:
+        return None
+    import numpy as np
+
+    return names, np.dtype(dtype), offer.predict
 
 
 def _custom_loader_predict(raw: Any) -> Callable[[Any, dict[str, Any] | None], Any]:

@@ -149,3 +149,67 @@ def test_pandas_output_transform_and_foreign_classes_keep_the_frame():
     assert array_columns(Mine().fit(X, y), "predict") is None
     # fitted on an ndarray: nothing to match
     assert array_columns(LogisticRegression().fit(X.to_numpy(), y), "predict") is None
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+def test_predict_array_answers_as_the_estimator_on_the_frame_of_those_values(tmp_path, kind):
+    """The host's ArrayInput route (a server's dataframe_split of exactly the columns): the
+    values alone, never built into a frame, get the estimator's answer on that frame."""
+    from saveur.signature import infer_signature
+
+    model = _build(kind, frame=True)
+    predict_fn = "predict" if hasattr(model, "predict") else "transform"
+    X = _input(kind)
+    saveur_sklearn.save_model(model, tmp_path / "m", pyfunc_predict_fn=predict_fn,
+                              signature=infer_signature(X))
+    pyfunc = saveur.pyfunc.load_model(tmp_path / "m")
+    if kind in _DATAFRAME_PATH:
+        assert pyfunc.array_columns is None
+        return
+    assert pyfunc.array_columns == tuple(X.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rows in (X, X.iloc[:1]):
+            expected = np.asarray(getattr(model, predict_fn)(rows))
+            np.testing.assert_array_equal(np.asarray(pyfunc.predict_array(rows.to_numpy())),
+                                          expected)
+
+
+def test_array_input_under_pandas_output_hands_the_frame_over():
+    """With scikit-learn set to answer frames, the steps must see the frame's names: the
+    values are turned back into that frame, as the frame path would have kept it."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from saveur_sklearn._fastpath import values_predict
+
+    model, X = _logreg_on(["a", "b", "c"])
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, np.arange(len(X)) % 2)
+    call, seen = _counting(pipe.predict)
+    predict = values_predict(call, array_columns(pipe, "predict"))
+    values = X.to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(predict(values), pipe.predict(X))
+    with warnings.catch_warnings(record=True) as frame_path, \
+            sklearn.config_context(transform_output="pandas"):
+        expected = pipe.predict(X)
+    with warnings.catch_warnings(record=True) as values_path, \
+            sklearn.config_context(transform_output="pandas"):
+        np.testing.assert_array_equal(predict(values), expected)
+    # scikit-learn's own warning of this setup, as many times either way
+    assert [str(w.message) for w in values_path] == [str(w.message) for w in frame_path]
+    assert seen == ["ndarray", "DataFrame"]
+
+
+def test_values_of_the_wrong_shape_are_refused_by_name():
+    from saveur_sklearn._fastpath import values_predict
+
+    model, X = _logreg_on(["a", "b", "c"])
+    predict = values_predict(model.predict, ["a", "b", "c"])
+    with pytest.raises(TypeError, match=r"expected a 2-D ndarray with 3 columns \(a, b, c"):
+        predict(X.to_numpy()[:, :2])
+    with pytest.raises(TypeError, match="got DataFrame"):
+        predict(X)

@@ -15,6 +15,7 @@ from typing import Any
 
 from saveur.enforce._values import one_line, short
 from saveur.errors import ProtocolError
+from saveur.protocol._spec import _column_specs
 
 _FLOAT_TYPES = {"double": "float64", "float": "float32"}
 
@@ -51,19 +52,46 @@ def same_width_frame(
     target = _common_float(names, specs)
     if target is None:
         return None
-    import numpy as np
+    block = float_block(values, target, len(names), by_rows=by_rows)
+    if block is None:
+        return None
     import pandas as pd
+
+    return pd.DataFrame(block, columns=columns_index(names), index=index, copy=False)
+
+
+def float_block(values: list, target: Any, width: int, *, by_rows: bool = True) -> Any:
+    """``values`` (rows, or columns unless ``by_rows``) as a (rows, ``width``) array of the
+    float dtype ``target``, or None when a value is not a plain number."""
+    import numpy as np
 
     try:
         with np.errstate(over="raise", invalid="ignore"):
             block = np.array(values, dtype=target)
     except (ValueError, TypeError, OverflowError, FloatingPointError):
         return None
-    if block.ndim != 2 or block.shape[1 if by_rows else 0] != len(names):
+    if block.ndim != 2 or block.shape[1 if by_rows else 0] != width:
         return None
     # A (columns, rows) block transposed is what pandas stores: one block, no copy.
-    frame = block if by_rows else block.T
-    return pd.DataFrame(frame, columns=columns_index(names), index=index, copy=False)
+    return block if by_rows else block.T
+
+
+_BLOCK_DTYPES: dict[tuple[int, tuple], tuple[Any, Any]] = {}
+
+
+def block_dtype(schema: Any, names: tuple) -> Any:
+    """The float dtype all of ``names`` share in ``schema`` (None if they do not), remembered
+    per schema object: the server asks this on every request."""
+    key = (id(schema), names)
+    hit = _BLOCK_DTYPES.get(key)
+    if hit is not None and hit[0] is schema:  # the schema itself is kept: its id stays its own
+        return hit[1]
+    specs = _column_specs(schema)
+    target = _common_float(names, specs) if names and len(specs) >= len(names) else None
+    if len(_BLOCK_DTYPES) >= 64:
+        _BLOCK_DTYPES.clear()
+    _BLOCK_DTYPES[key] = (schema, target)
+    return target
 
 
 _INDEX_CACHE: dict[tuple, Any] = {}

@@ -81,9 +81,16 @@ class Scorer:
                 max_rows=max_batch_size,
                 max_delay_s=max_batch_delay_ms / 1000.0,
             )
+        # Unbatched, a table of exactly the model's array columns is parsed into its values
+        # alone and predicted without a DataFrame (PyFuncModel.predict_array): the same
+        # answer, without building a frame the flavor would turn back into this array.
+        self._array_columns = (
+            getattr(model, "array_columns", None) if self._batcher is None else None
+        )
         # Bound once: these run on every request.
         from saveur import protocol
 
+        self._column_block = protocol.ColumnBlock
         self._parse_request = protocol.parse_request
         self._predictions_to_json = protocol.predictions_to_json
         self._helper = ParseHelper()
@@ -101,14 +108,20 @@ class Scorer:
         answer: bytes = await self._placement.run(small, self._predictions_to_json, predictions)
         return answer
 
-    def _parse(self, body: bytes, content_type: str | None) -> Any:
+    def _parse(self, body: bytes, content_type: str | None, array_columns: Any = None) -> Any:
         if len(body) > _HELPER_BODY_BYTES:
-            return self._helper.run(self._parse_request, body, content_type, self.signature)
-        return self._parse_request(body, content_type, self.signature)
+            return self._helper.run(
+                self._parse_request, body, content_type, self.signature, array_columns
+            )
+        return self._parse_request(body, content_type, self.signature, array_columns)
 
     def _invocations_alone(self, body: bytes, content_type: str | None) -> bytes:
-        parsed = self._parse(body, content_type)
-        predictions = self._predict(parsed.data, parsed.params)
+        parsed = self._parse(body, content_type, self._array_columns)
+        data = parsed.data
+        if type(data) is self._column_block:
+            predictions = self._predict_array(data.values)
+        else:
+            predictions = self._predict(data, parsed.params)
         answer: bytes = self._predictions_to_json(predictions)
         return answer
 
@@ -139,19 +152,28 @@ class Scorer:
         return answer
 
     def _v2_alone(self, body: bytes, header_length: str | None) -> tuple[bytes, int | None]:
-        request = self._v2_decode(body, header_length)
-        predictions = self._predict(request.data, request.params)
-        return self._v2_encode(predictions, request)
+        request = self._v2_decode(body, header_length, self._array_columns)
+        return self._v2_encode(self._predict_request(request), request)
+
+    def _predict_request(self, request: Any) -> Any:
+        """Predict a decoded v2 request alone (its table maybe given as its values)."""
+        data = request.data
+        if type(data) is self._column_block:
+            return self._predict_array(data.values)
+        return self._predict(data, request.params)
 
     def _v2_encode(self, predictions: Any, request: Any) -> tuple[bytes, int | None]:
         from saveur.serving import v2
 
         return v2.encode_response_body(predictions, request, self)
 
-    def _v2_decode(self, body: bytes, header_length: str | None) -> Any:
+    def _v2_decode(
+        self, body: bytes, header_length: str | None, array_columns: Any = None
+    ) -> Any:
         if len(body) > _HELPER_BODY_BYTES:
-            return self._helper.run(_decode_v2, body, self.signature, header_length)
-        return _decode_v2(body, self.signature, header_length)
+            return self._helper.run(_decode_v2, body, self.signature, header_length,
+                                    array_columns)
+        return _decode_v2(body, self.signature, header_length, array_columns)
 
     async def v2_infer_payload(
         self, payload: Any, binary: memoryview, size: int
@@ -169,17 +191,16 @@ class Scorer:
         answer = await self._placement.run(small, self._raw_encode, predictions, request)
         return answer
 
-    def _payload_decode(self, payload: Any, binary: memoryview) -> Any:
+    def _payload_decode(self, payload: Any, binary: memoryview, array_columns: Any = None) -> Any:
         from saveur.serving import v2
 
-        return v2.decode_payload(payload, binary, True, self.signature)
+        return v2.decode_payload(payload, binary, True, self.signature, array_columns)
 
     def _payload_alone(
         self, payload: Any, binary: memoryview
     ) -> tuple[dict[str, Any], list[bytes]]:
-        request = self._payload_decode(payload, binary)
-        predictions = self._predict(request.data, request.params)
-        return self._raw_encode(predictions, request)
+        request = self._payload_decode(payload, binary, self._array_columns)
+        return self._raw_encode(self._predict_request(request), request)
 
     def _raw_encode(self, predictions: Any, request: Any) -> tuple[dict[str, Any], list[bytes]]:
         from saveur.serving import v2
@@ -231,6 +252,15 @@ class Scorer:
     def _predict(self, data: Any, params: Any) -> Any:
         try:
             return self.model.predict(data, params=params)
+        except (ProtocolError, SchemaError):
+            raise
+        except Exception as exc:
+            raise ModelFailure(str(exc)) from exc
+
+    def _predict_array(self, values: Any) -> Any:
+        """Predict a table given as its values (see ``_array_columns``)."""
+        try:
+            return self.model.predict_array(values)
         except (ProtocolError, SchemaError):
             raise
         except Exception as exc:
@@ -302,13 +332,16 @@ class ParseHelper:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _decode_v2(body: bytes, signature: Any, header_length: str | None = None) -> Any:
+def _decode_v2(
+    body: bytes, signature: Any, header_length: str | None = None, array_columns: Any = None
+) -> Any:
     """A v2 request decoded for a signature (module level: it runs in the parse helper too)."""
     from types import SimpleNamespace
 
     from saveur.serving import v2
 
-    return v2.decode_request(body, SimpleNamespace(signature=signature), header_length)
+    return v2.decode_request(body, SimpleNamespace(signature=signature), header_length,
+                             array_columns)
 
 
 def _default_name(model: Any) -> str:

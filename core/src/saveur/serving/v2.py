@@ -132,12 +132,18 @@ def model_metadata(scorer: Any) -> dict[str, Any]:
     }
 
 
-def decode_request(body: bytes, scorer: Any, header_length: str | None = None) -> InferenceRequest:
+def decode_request(
+    body: bytes,
+    scorer: Any,
+    header_length: str | None = None,
+    array_columns: tuple[str, ...] | None = None,
+) -> InferenceRequest:
     """Decode a v2 ``infer`` body into the model input the signature expects.
 
     ``header_length`` is the ``Inference-Header-Content-Length`` header of the binary tensor
     data extension: the body's first that many bytes are the JSON, and the rest holds the data
-    of the inputs that give ``parameters.binary_data_size``, in their order.
+    of the inputs that give ``parameters.binary_data_size``, in their order. For
+    ``array_columns`` see :func:`decode_payload`.
     """
     import orjson
 
@@ -152,16 +158,24 @@ def decode_request(body: bytes, scorer: Any, header_length: str | None = None) -
             "the Inference-Header-Content-Length header (the length of its JSON part)"
         )
         raise ProtocolError(f"request body is not valid JSON: {exc}{hint}", field="body") from None
-    return decode_payload(payload, binary, header_length is not None, scorer.signature)
+    return decode_payload(payload, binary, header_length is not None, scorer.signature,
+                          array_columns)
 
 
 def decode_payload(
-    payload: Any, binary: memoryview, binary_allowed: bool, signature: Any
+    payload: Any,
+    binary: memoryview,
+    binary_allowed: bool,
+    signature: Any,
+    array_columns: tuple[str, ...] | None = None,
 ) -> InferenceRequest:
     """Decode a v2 request already parsed from JSON (or built from a gRPC message).
 
     ``binary`` holds the data of the inputs that give ``parameters.binary_data_size``, in
     their order; ``binary_allowed`` says whether the request may carry such data at all.
+    With ``array_columns`` (a model's ``PyFuncModel.array_columns``), named inputs that are
+    exactly those columns, in order, decoded in one pass, with no parameters, come back as a
+    :class:`saveur.protocol.ColumnBlock` (the frame's values) instead of the frame.
     """
     if not isinstance(payload, dict):
         raise ProtocolError("request body must be a JSON object with 'inputs'", field="body")
@@ -190,9 +204,16 @@ def decode_payload(
     all_binary = isinstance(parameters, dict) and parameters.get("binary_data_output") is True
     if columns is None:
         data = _model_input(tensors, signature)
-    else:
-        data = _block_frame(names, columns[1], schema)
     params = _params(parameters, signature)
+    if columns is not None:
+        if array_columns is not None and params is None and tuple(names) == array_columns:
+            import numpy as np
+
+            from saveur.protocol import ColumnBlock
+
+            data = ColumnBlock(np.ascontiguousarray(columns[1].T), array_columns)
+        else:
+            data = _block_frame(names, columns[1], schema)
     return InferenceRequest(data, params, request_id, outputs, binary_outputs, all_binary)
 
 

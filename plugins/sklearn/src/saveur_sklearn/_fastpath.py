@@ -137,6 +137,39 @@ def array_predict(method: Callable[[Any], Any], columns: list[str]) -> Callable[
     return call
 
 
+def values_predict(method: Callable[[Any], Any], columns: list[str]) -> Callable[[Any], Any]:
+    """``method`` taking the values of a frame whose columns are ``columns`` (a 2-D float
+    ndarray, one column per name, in order) with the answer it gives on that frame.
+
+    What :func:`array_predict` does once it has the frame's values, for a host that never
+    built the frame (:class:`saveur.hookspecs.ArrayInput`).
+    """
+    import numpy as np
+    from sklearn import get_config
+
+    ndarray = np.ndarray
+    n = len(columns)
+
+    def call(values: Any) -> Any:
+        if type(values) is not ndarray or values.ndim != 2 or values.shape[1] != n:
+            raise TypeError(
+                f"expected a 2-D ndarray with {n} columns ({', '.join(columns[:3])}...), got "
+                f"{type(values).__name__} of shape {getattr(values, 'shape', None)}"
+            )
+        if values.dtype.kind not in _EXACT_KINDS or get_config().get(
+            "transform_output", "default"
+        ) != "default":
+            # what array_predict hands over in these cases: the frame itself
+            import pandas as pd
+
+            return method(pd.DataFrame(values, columns=columns, copy=False))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_NO_NAMES_WARNING, category=UserWarning)
+            return method(values)
+
+    return call
+
+
 def _dtypes(frame: Any) -> Any:
     """The column dtypes of ``frame``, without building the Series ``frame.dtypes`` is."""
     # As saveur.enforce does: the block manager's list has this name from pandas 1.x to 3.x.

@@ -12,6 +12,7 @@ from typing import Any
 from saveur.errors import PluginError, SaveError
 from saveur.flavor_options import check_options
 from saveur.hookspecs import (
+    ArrayInput,
     FlavorClaim,
     FlavorInfo,
     LoadContext,
@@ -145,7 +146,7 @@ def saveur_predict_function(
                else f"saveur-sklearn does not call (it calls {', '.join(PREDICT_FNS)})")
         )
 
-    from saveur_sklearn._fastpath import array_columns, array_predict
+    from saveur_sklearn._fastpath import array_columns, array_predict, values_predict
 
     # A frame that already matches the fitted columns goes to the estimator as an ndarray:
     # scikit-learn's frame validation costs more than a small prediction (see _fastpath.py).
@@ -155,6 +156,11 @@ def saveur_predict_function(
     def predict(model_input: Any, params: dict[str, Any] | None = None) -> Any:
         return call(model_input)
 
+    if columns is not None:
+        # and a host holding such a table's values need not build the frame at all
+        predict.array_input = ArrayInput(  # type: ignore[attr-defined]
+            tuple(columns), values_predict(method, columns)
+        )
     return predict
 
 

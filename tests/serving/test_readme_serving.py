@@ -32,3 +32,14 @@ def test_readme_curl_request_gets_predictions(tmp_path):
         with urllib.request.urlopen(request, timeout=30) as response:
             answer = json.loads(response.read())
     assert set(answer) == {"predictions"} and len(answer["predictions"]) == 1
+
+
+def test_docs_serving_array_columns_example_runs(tmp_path):
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "serving.md").read_text()
+    block = re.search(r"<!-- array-columns example.*?```python\n(.*?)```", docs,
+                      flags=re.S).group(1)
+    (tmp_path / "example.py").write_text(block)
+    done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "('sepal length (cm)', 'sepal width (cm)'" in done.stdout

@@ -117,12 +117,7 @@ class Scorer:
 
     def _invocations_alone(self, body: bytes, content_type: str | None) -> bytes:
         parsed = self._parse(body, content_type, self._array_columns)
-        data = parsed.data
-        if type(data) is self._column_block:
-            predictions = self._predict_array(data.values)
-        else:
-            predictions = self._predict(data, parsed.params)
-        answer: bytes = self._predictions_to_json(predictions)
+        answer: bytes = self._predictions_to_json(self._predict(parsed.data, parsed.params))
         return answer
 
     def _parse_and_check(self, body: bytes, content_type: str | None) -> tuple[Any, Any]:
@@ -153,14 +148,7 @@ class Scorer:
 
     def _v2_alone(self, body: bytes, header_length: str | None) -> tuple[bytes, int | None]:
         request = self._v2_decode(body, header_length, self._array_columns)
-        return self._v2_encode(self._predict_request(request), request)
-
-    def _predict_request(self, request: Any) -> Any:
-        """Predict a decoded v2 request alone (its table maybe given as its values)."""
-        data = request.data
-        if type(data) is self._column_block:
-            return self._predict_array(data.values)
-        return self._predict(data, request.params)
+        return self._v2_encode(self._predict(request.data, request.params), request)
 
     def _v2_encode(self, predictions: Any, request: Any) -> tuple[bytes, int | None]:
         from saveur.serving import v2
@@ -200,7 +188,7 @@ class Scorer:
         self, payload: Any, binary: memoryview
     ) -> tuple[dict[str, Any], list[bytes]]:
         request = self._payload_decode(payload, binary, self._array_columns)
-        return self._raw_encode(self._predict_request(request), request)
+        return self._raw_encode(self._predict(request.data, request.params), request)
 
     def _raw_encode(self, predictions: Any, request: Any) -> tuple[dict[str, Any], list[bytes]]:
         from saveur.serving import v2
@@ -250,17 +238,12 @@ class Scorer:
             raise ModelFailure(str(exc)) from exc
 
     def _predict(self, data: Any, params: Any) -> Any:
+        """Predict one request alone; a table parsed as its values (a ColumnBlock, see
+        ``_array_columns``) goes to ``predict_array``."""
         try:
+            if type(data) is self._column_block:
+                return self.model.predict_array(data.values)
             return self.model.predict(data, params=params)
-        except (ProtocolError, SchemaError):
-            raise
-        except Exception as exc:
-            raise ModelFailure(str(exc)) from exc
-
-    def _predict_array(self, values: Any) -> Any:
-        """Predict a table given as its values (see ``_array_columns``)."""
-        try:
-            return self.model.predict_array(values)
         except (ProtocolError, SchemaError):
             raise
         except Exception as exc:

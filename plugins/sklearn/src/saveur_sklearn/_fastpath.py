@@ -125,14 +125,12 @@ def array_predict(method: Callable[[Any], Any], columns: list[str]) -> Callable[
         (dtype,) = dtypes
         if not isinstance(dtype, np.dtype) or dtype.kind not in _EXACT_KINDS:
             return method(model_input)
-        if get_config().get("transform_output", "default") != "default":
+        if _pandas_output(get_config):
             return method(model_input)  # a pipeline's steps would answer frames
         values = model_input.to_numpy()
         if type(values) is not ndarray:
             return method(model_input)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_NO_NAMES_WARNING, category=UserWarning)
-            return method(values)
+        return _on_values(method, values)
 
     return call
 
@@ -156,18 +154,28 @@ def values_predict(method: Callable[[Any], Any], columns: list[str]) -> Callable
                 f"expected a 2-D ndarray with {n} columns ({', '.join(columns[:3])}...), got "
                 f"{type(values).__name__} of shape {getattr(values, 'shape', None)}"
             )
-        if values.dtype.kind not in _EXACT_KINDS or get_config().get(
-            "transform_output", "default"
-        ) != "default":
+        if values.dtype.kind not in _EXACT_KINDS or _pandas_output(get_config):
             # what array_predict hands over in these cases: the frame itself
             import pandas as pd
 
             return method(pd.DataFrame(values, columns=columns, copy=False))
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_NO_NAMES_WARNING, category=UserWarning)
-            return method(values)
+        return _on_values(method, values)
 
     return call
+
+
+def _pandas_output(get_config: Callable[[], dict]) -> bool:
+    """Whether scikit-learn is set to answer frames from transforms (a pipeline's steps would
+    then need the frame's names)."""
+    return get_config().get("transform_output", "default") != "default"
+
+
+def _on_values(method: Callable[[Any], Any], values: Any) -> Any:
+    """``method(values)``, without scikit-learn's warning that the array has no feature names:
+    the array is given on purpose, its columns in the fitted order."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_NO_NAMES_WARNING, category=UserWarning)
+        return method(values)
 
 
 def _dtypes(frame: Any) -> Any:
